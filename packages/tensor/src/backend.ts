@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import type { KernelBackend, KernelConfig, TensorInfo, NamedAttrMap, DataType, DataId } from '@tensorflow/tfjs-core';
+import type { KernelBackend, KernelConfig, TensorInfo, NamedAttrMap, DataId } from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients.js';
 import { ValueError, describe } from './errors.js';
 
@@ -25,11 +25,7 @@ const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
 let chosen: BackendName | undefined;
 let pending: Promise<BackendName> | undefined;
 
-interface DataBackend extends KernelBackend {
-  readSync(dataId: DataId): ArrayLike<number> | Uint8Array[];
-  write(values: ArrayLike<number> | Uint8Array[] | null, shape: number[], dtype: DataType): DataId;
-  disposeData(dataId: DataId, force?: boolean): boolean;
-}
+type DataBackend = KernelBackend;
 
 /**
  * Registers on `wasm`, for every kernel that only `cpu` has, a kernel that copies the

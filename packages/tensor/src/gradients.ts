@@ -355,7 +355,7 @@ const configs: GradConfig[] = [
         x: () => {
           const flatIdx = tf.reshape(indices, [indices.size]);
           const rows = tf.reshape(dy as Tensor, [indices.size, ...x.shape.slice(1)]);
-          return tf.unsortedSegmentSum(rows, tf.cast(flatIdx, 'int32'), x.shape[0]);
+          return tf.unsortedSegmentSum(rows, tf.cast(flatIdx, 'int32') as tf.Tensor1D, x.shape[0]);
         },
         indices: () => tf.zerosLike(indices),
       };
