@@ -5,7 +5,7 @@
  *
  * Speed notes. JavaScript has no SIMD for scalar code and every typed-array access is bounds
  * checked, so the cost is in loads per floating-point operation. The hot loops are therefore
- * register-blocked: the Cholesky update computes a 4×2 block of dot products per pass over
+ * register-blocked: the Cholesky update computes a 2×4 block of dot products per pass over
  * contiguous row segments (6 loads for 8 multiply-adds), and `matmul` updates two output rows
  * with four rows of `b` per pass (i-k-j order, contiguous inner loop, 6 loads and 2 stores for
  * 8 multiply-adds), with the `b` panel blocked to stay in cache.
@@ -509,61 +509,58 @@ const KC = 256;
  * Subtracts L[i, 0:k0]·L[j, 0:k0] from w[i][j] for rows i in [k0, n) and columns j in [k0, k1)
  * (the left-looking update of one block column). Entries with j > i inside the diagonal block
  * are updated too (cheaper than branching) and are zeroed at the end. Every access is along
- * contiguous row segments; the 4×2 register block does 8 multiply-adds per 6 loads.
+ * contiguous row segments; the 2×4 register block does 8 multiply-adds per 6 loads.
  */
 function updateBlockColumn(w: Float64Array, n: number, k0: number, k1: number): void {
-  const jn = k1 - k0;
-  const j2 = k0 + (jn & ~1);
+  const j4 = k0 + ((k1 - k0) & ~3);
   for (let kb = 0; kb < k0; kb += KC) {
     const ke = Math.min(kb + KC, k0);
+    const len = ke - kb;
     let i = k0;
-    for (; i + 3 < n; i += 4) {
+    for (; i + 1 < n; i += 2) {
       const r0 = i * n;
       const r1 = r0 + n;
-      const r2 = r1 + n;
-      const r3 = r2 + n;
       let j = k0;
-      for (; j < j2; j += 2) {
+      for (; j < j4; j += 4) {
         const q0 = j * n;
         const q1 = q0 + n;
-        let c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0, c30 = 0, c31 = 0;
+        const q2 = q1 + n;
+        const q3 = q2 + n;
+        let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         for (let k = kb; k < ke; k++) {
-          const b0 = w[q0 + k];
-          const b1 = w[q1 + k];
           const a0 = w[r0 + k];
-          c00 += a0 * b0;
-          c01 += a0 * b1;
           const a1 = w[r1 + k];
+          const b0 = w[q0 + k];
+          c00 += a0 * b0;
           c10 += a1 * b0;
+          const b1 = w[q1 + k];
+          c01 += a0 * b1;
           c11 += a1 * b1;
-          const a2 = w[r2 + k];
-          c20 += a2 * b0;
-          c21 += a2 * b1;
-          const a3 = w[r3 + k];
-          c30 += a3 * b0;
-          c31 += a3 * b1;
+          const b2 = w[q2 + k];
+          c02 += a0 * b2;
+          c12 += a1 * b2;
+          const b3 = w[q3 + k];
+          c03 += a0 * b3;
+          c13 += a1 * b3;
         }
         w[r0 + j] -= c00;
         w[r0 + j + 1] -= c01;
+        w[r0 + j + 2] -= c02;
+        w[r0 + j + 3] -= c03;
         w[r1 + j] -= c10;
         w[r1 + j + 1] -= c11;
-        w[r2 + j] -= c20;
-        w[r2 + j + 1] -= c21;
-        w[r3 + j] -= c30;
-        w[r3 + j + 1] -= c31;
+        w[r1 + j + 2] -= c12;
+        w[r1 + j + 3] -= c13;
       }
-      if (j < k1) {
-        const q0 = j * n;
-        const len = ke - kb;
-        w[r0 + j] -= dot(w, r0 + kb, w, q0 + kb, len);
-        w[r1 + j] -= dot(w, r1 + kb, w, q0 + kb, len);
-        w[r2 + j] -= dot(w, r2 + kb, w, q0 + kb, len);
-        w[r3 + j] -= dot(w, r3 + kb, w, q0 + kb, len);
+      for (; j < k1; j++) {
+        const q0 = j * n + kb;
+        w[r0 + j] -= dot(w, r0 + kb, w, q0, len);
+        w[r1 + j] -= dot(w, r1 + kb, w, q0, len);
       }
     }
-    for (; i < n; i++) {
+    if (i < n) {
       const r0 = i * n;
-      for (let j = k0; j < k1; j++) w[r0 + j] -= dot(w, r0 + kb, w, j * n + kb, ke - kb);
+      for (let j = k0; j < k1; j++) w[r0 + j] -= dot(w, r0 + kb, w, j * n + kb, len);
     }
   }
 }
@@ -575,9 +572,11 @@ function updateBlockColumn(w: Float64Array, n: number, k0: number, k1: number): 
  * Returns -1 on success or the column whose pivot was not positive (or NaN).
  */
 function factorInPlace(w: Float64Array, n: number): number {
+  const invDiag = new Float64Array(NB);
   for (let k0 = 0; k0 < n; k0 += NB) {
     const k1 = Math.min(k0 + NB, n);
     if (k0 > 0) updateBlockColumn(w, n, k0, k1);
+    // Diagonal block: unblocked Cholesky–Crout.
     for (let j = k0; j < k1; j++) {
       const rj = j * n;
       const len = j - k0;
@@ -586,9 +585,38 @@ function factorInPlace(w: Float64Array, n: number): number {
       const ljj = Math.sqrt(d);
       w[rj + j] = ljj;
       const inv = 1 / ljj;
-      for (let i = j + 1; i < n; i++) {
+      invDiag[j - k0] = inv;
+      for (let i = j + 1; i < k1; i++) {
         const ri = i * n;
         w[ri + j] = (w[ri + j] - dot(w, ri + k0, w, rj + k0, len)) * inv;
+      }
+    }
+    // Rows below: each row's block segment solves against the diagonal block (row by row, so
+    // the segment stays in L1 and the 64×64 diagonal block in L2), two rows at a time.
+    let i = k1;
+    for (; i + 1 < n; i += 2) {
+      const r0 = i * n + k0;
+      const r1 = r0 + n;
+      for (let j = k0; j < k1; j++) {
+        const q = j * n + k0;
+        const len = j - k0;
+        let s0 = w[r0 + len];
+        let s1 = w[r1 + len];
+        for (let t = 0; t < len; t++) {
+          const l = w[q + t];
+          s0 -= w[r0 + t] * l;
+          s1 -= w[r1 + t] * l;
+        }
+        const inv = invDiag[len];
+        w[r0 + len] = s0 * inv;
+        w[r1 + len] = s1 * inv;
+      }
+    }
+    for (; i < n; i++) {
+      const r0 = i * n + k0;
+      for (let j = k0; j < k1; j++) {
+        const len = j - k0;
+        w[r0 + len] = (w[r0 + len] - dot(w, r0, w, j * n + k0, len)) * invDiag[len];
       }
     }
   }
@@ -705,13 +733,21 @@ function checkSymmetric(fn: string, a: Mat, tol: number): void {
   let worst = 0;
   let wi = 0;
   let wj = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      const d = Math.abs(A[i * n + j] - A[j * n + i]);
-      if (d > worst) {
-        worst = d;
-        wi = i;
-        wj = j;
+  // Tiled so that the column-wise reads of a[j][i] stay in cache.
+  const T = 32;
+  for (let i0 = 0; i0 < n; i0 += T) {
+    const i1 = Math.min(i0 + T, n);
+    for (let j0 = 0; j0 <= i0; j0 += T) {
+      for (let i = i0; i < i1; i++) {
+        const j1 = Math.min(j0 + T, i);
+        for (let j = j0; j < j1; j++) {
+          const d = Math.abs(A[i * n + j] - A[j * n + i]);
+          if (d > worst) {
+            worst = d;
+            wi = i;
+            wj = j;
+          }
+        }
       }
     }
   }
