@@ -57,12 +57,16 @@ export function expectClose(actual: Numeric, expected: Numeric, tol: number | Cl
   }
 }
 
-/** Path of the shared fixtures folder (`../shared/fixtures` beside the repository). */
+/**
+ * Path of a reference fixture: `X_FIXTURES` if set, else the copy kept in the repository
+ * (`fixtures/`, copied from the team shared fixtures), else `../shared/fixtures` beside it.
+ */
 export function fixturePath(name: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const path = require('node:path') as typeof import('node:path');
   const candidates = [
     process.env.X_FIXTURES,
+    path.resolve(__dirname, '..', '..', '..', 'fixtures'),
     path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'fixtures'),
   ].filter((p): p is string => !!p);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
