@@ -33,6 +33,15 @@ export interface ApplyOptions {
 
 type Getter = (localName: string) => Tensor;
 
+// Whether the forward pass now running applies parametrizations. Forward passes are
+// synchronous, so one flag (saved and restored around each `invoke`) carries the choice of
+// `apply(..., { parametrize })` down to every child.
+let parametrizeActive = true;
+
+function isParamMap(p: unknown): p is ParamMap {
+  return p instanceof Map || (p !== null && typeof p === 'object' && !Array.isArray(p) && !ArrayBuffer.isView(p));
+}
+
 function lookup(params: ParamMap, name: string): Tensor | undefined {
   return params instanceof Map ? params.get(name) : params[name];
 }
@@ -185,12 +194,18 @@ export abstract class Module {
             return f ? f(t) : t;
           }
         : get;
-    return this.call(x, g, training);
+    const saved = parametrizeActive;
+    parametrizeActive = parametrize;
+    try {
+      return this.call(x, g, training);
+    } finally {
+      parametrizeActive = saved;
+    }
   }
 
   /** Runs a child with its parameters looked up under `key.` in `get`. */
   protected runChild(key: string, child: Module, x: Tensor, get: Getter, training: boolean): Tensor {
-    return child.invoke(x, (n) => get(`${key}.${n}`), training);
+    return child.invoke(x, (n) => get(`${key}.${n}`), training, parametrizeActive);
   }
 
   /**
@@ -214,11 +229,20 @@ export abstract class Module {
    * @throws ValueError if a parameter is missing from `params`; ShapeError if one has the wrong shape.
    */
   apply(params: ParamMap, x: Tensor, options: ApplyOptions = {}): Tensor {
+    if (!isParamMap(params)) {
+      throw new TypeError(`${this.toString()}.apply: argument 'params' must be a Map or an object of tensors by name, got ${describe(params)}`);
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`${this.toString()}.apply: argument 'options' must be an object, got ${describe(options)}`);
+    }
     const own = this.namedParameters();
     const get: Getter = (name) => {
       const t = lookup(params, name);
       if (t === undefined) {
         throw new ValueError(`${this.toString()}.apply: argument 'params' has no entry '${name}' (expected ${[...own.keys()].join(', ')})`, 'params');
+      }
+      if (t === null || typeof t !== 'object' || !Array.isArray((t as Tensor).shape)) {
+        throw new TypeError(`${this.toString()}.apply: entry '${name}' of argument 'params' must be a Tensor, got ${describe(t)}`);
       }
       const expected = own.get(name)?.shape;
       if (expected && (expected.length !== t.shape.length || expected.some((d, i) => d !== t.shape[i]))) {
@@ -252,6 +276,9 @@ export abstract class Module {
    * @throws ValueError on missing or unexpected names; ShapeError on a shape mismatch.
    */
   loadStateDict(state: StateDict, options: { strict?: boolean } = {}): this {
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+      throw new TypeError(`loadStateDict: argument 'state' must be an object of entries by name (from stateDict()), got ${describe(state)}`);
+    }
     const strict = options.strict ?? true;
     const targets = new Map([...this.namedParameters(), ...this.namedBuffers()]);
     if (strict) {
@@ -264,9 +291,19 @@ export abstract class Module {
         );
       }
     }
+    // Validate every entry before assigning any, so that a bad state leaves the module as it was.
+    const todo: Array<[Variable, StateEntry]> = [];
     for (const [name, entry] of Object.entries(state)) {
       const v = targets.get(name);
       if (v === undefined) continue;
+      if (
+        entry === null ||
+        typeof entry !== 'object' ||
+        !Array.isArray(entry.shape) ||
+        !(entry.data instanceof Float32Array || entry.data instanceof Int32Array || Array.isArray(entry.data))
+      ) {
+        throw new TypeError(`loadStateDict: entry '${name}' must be { shape, dtype, data } with a Float32Array or Int32Array 'data', got ${describe(entry)}`);
+      }
       const n = entry.shape.reduce((a, b) => a * b, 1);
       if (entry.shape.length !== v.shape.length || entry.shape.some((d, i) => d !== v.shape[i]) || entry.data.length !== n) {
         throw new ShapeError(`loadStateDict: entry '${name}' must have shape [${v.shape.join(',')}], got [${entry.shape.join(',')}] with ${entry.data.length} values`, {
@@ -274,8 +311,9 @@ export abstract class Module {
           received: entry.shape,
         });
       }
-      tf.tidy(() => v.assign(tf.tensor(entry.data, entry.shape, v.dtype)));
+      todo.push([v, entry]);
     }
+    for (const [v, entry] of todo) tf.tidy(() => v.assign(tf.tensor(entry.data, entry.shape, v.dtype)));
     return this;
   }
 
