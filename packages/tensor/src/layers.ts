@@ -7,7 +7,20 @@ import { tf } from './backend.js';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { Module, checkInput } from './module.js';
 import { Rng, toSeed } from './rng.js';
-import { ValueError, checkNumber, describe } from './errors.js';
+import { ShapeError, ValueError, checkNumber, describe } from './errors.js';
+
+/** Checks that an NHWC input is at least as large as the (padded) window. */
+function checkWindow(layer: Module, x: Tensor, k: number, padding: Padding): void {
+  if (padding === 'same') return;
+  const pad = typeof padding === 'number' ? 2 * padding : 0;
+  const [h, w] = [x.shape[1] as number, x.shape[2] as number];
+  if (h + pad < k || w + pad < k) {
+    throw new ShapeError(
+      `${layer.toString()}.forward: argument 'x' must be at least ${k}x${k} per image with padding ${describe(padding)}, got shape [${x.shape.join(',')}]`,
+      { expected: `[N, ≥${k - pad}, ≥${k - pad}, C]`, received: x.shape },
+    );
+  }
+}
 
 /** Weight initialisation schemes (bias is always initialised to zero). */
 export type Init = 'he-uniform' | 'he-normal' | 'glorot-uniform' | 'glorot-normal' | 'torch';
@@ -58,6 +71,12 @@ export function initWeights(fn: string, init: Init, shape: number[], fanIn: numb
   return tf.tensor(data, shape, 'float32');
 }
 
+function checkOptions(fn: string, options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${fn}: argument 'options' must be an object, got ${describe(options)}`);
+  }
+}
+
 function positiveInt(fn: string, arg: string, v: unknown): number {
   return checkNumber(fn, arg, v, { min: 1, integer: true });
 }
@@ -88,6 +107,7 @@ export class Linear extends Module {
    */
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
+    checkOptions('Linear', options);
     this.inFeatures = positiveInt('Linear', 'inFeatures', inFeatures);
     this.outFeatures = positiveInt('Linear', 'outFeatures', outFeatures);
     this.hasBias = options.bias ?? true;
@@ -150,6 +170,7 @@ export class Conv2d extends Module {
    */
   constructor(inChannels: number, outChannels: number, kernelSize: number, options: Conv2dOptions = {}) {
     super();
+    checkOptions('Conv2d', options);
     this.inChannels = positiveInt('Conv2d', 'inChannels', inChannels);
     this.outChannels = positiveInt('Conv2d', 'outChannels', outChannels);
     this.kernelSize = positiveInt('Conv2d', 'kernelSize', kernelSize);
@@ -171,6 +192,7 @@ export class Conv2d extends Module {
 
   protected call(x: Tensor, get: (n: string) => Tensor): Tensor {
     checkInput(this, x, 4, this.inChannels);
+    checkWindow(this, x, this.kernelSize, this.padding);
     const pad = typeof this.padding === 'number' ? explicitPad(this.padding) : this.padding;
     const y = tf.conv2d(x as tf.Tensor4D, get('weight') as tf.Tensor4D, this.stride, pad as 'same');
     return this.hasBias ? tf.add(y, get('bias')) : y;
@@ -207,6 +229,7 @@ abstract class Pool2d extends Module {
   readonly padding: 'valid' | 'same';
   constructor(name: string, kernelSize: number, options: PoolOptions) {
     super();
+    checkOptions(name, options);
     this.kernelSize = positiveInt(name, 'kernelSize', kernelSize);
     this.stride = positiveInt(name, 'stride', options.stride ?? kernelSize);
     const p = options.padding ?? 'valid';
@@ -226,6 +249,7 @@ export class MaxPool2d extends Pool2d {
   }
   protected call(x: Tensor): Tensor {
     checkInput(this, x, 4);
+    checkWindow(this, x, this.kernelSize, this.padding);
     return tf.maxPool(x as tf.Tensor4D, this.kernelSize, this.stride, this.padding);
   }
   clone(): MaxPool2d {
@@ -244,6 +268,7 @@ export class AvgPool2d extends Pool2d {
   }
   protected call(x: Tensor): Tensor {
     checkInput(this, x, 4);
+    checkWindow(this, x, this.kernelSize, this.padding);
     return tf.avgPool(x as tf.Tensor4D, this.kernelSize, this.stride, this.padding);
   }
   clone(): AvgPool2d {
@@ -275,6 +300,7 @@ export class BatchNorm extends Module {
   /** @param numFeatures size of the last axis. @param options eps, momentum. */
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
+    checkOptions('BatchNorm', options);
     this.numFeatures = positiveInt('BatchNorm', 'numFeatures', numFeatures);
     this.eps = checkNumber('BatchNorm', 'eps', options.eps ?? 1e-5, { min: 0, minExclusive: true });
     this.momentum = checkNumber('BatchNorm', 'momentum', options.momentum ?? 0.1, { min: 0, max: 1 });
@@ -298,6 +324,13 @@ export class BatchNorm extends Module {
     }
     const axes = x.rank === 2 ? [0] : [0, 1, 2];
     const count = axes.reduce((p, a) => p * x.shape[a], 1);
+    if (count < 2) {
+      // As torch: one value per feature has no variance to normalise by.
+      throw new ShapeError(`${this.toString()}.forward: in training mode argument 'x' needs more than one value per feature, got shape [${x.shape.join(',')}]`, {
+        expected: 'more than 1 value per feature',
+        received: x.shape,
+      });
+    }
     const mean = tf.mean(x, axes);
     const centered = tf.sub(x, mean);
     const variance = tf.mean(tf.square(centered), axes);
@@ -347,6 +380,7 @@ export class Reshape extends Module {
     return `Reshape([${this.shape.join(',')}])`;
   }
   protected call(x: Tensor): Tensor {
+    checkInput(this, x, [1, 2, 3, 4, 5, 6]);
     const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
     const want = this.shape.reduce((a, b) => a * b, 1);
     if (per !== want) {
@@ -499,6 +533,8 @@ export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {
     throw new ValueError(`mlp: argument 'sizes' must list at least an input and an output width, got ${describe(sizes)}`, 'sizes');
   }
   sizes.forEach((s, i) => positiveInt('mlp', `sizes[${i}]`, s));
+  if (options === null || typeof options !== 'object') throw new TypeError(`mlp: argument 'options' must be an object, got ${describe(options)}`);
+  if (options.dropout !== undefined) checkNumber('mlp', 'dropout', options.dropout, { min: 0, max: 1, maxExclusive: true });
   const rng = toSeed(options.seed, 0);
   const act = options.activation ?? 'relu';
   const make = (): Module => {
@@ -549,12 +585,18 @@ export interface ConvNetOptions extends InitOptions {
  * const net = convNet({ channels: [16, 32], outFeatures: 10, seed: 0 });
  */
 export function convNet(options: ConvNetOptions = {}): Sequential {
-  const [h, w, c] = options.inputShape ?? [28, 28, 1];
+  if (options === null || typeof options !== 'object') throw new TypeError(`convNet: argument 'options' must be an object, got ${describe(options)}`);
+  const shape = options.inputShape ?? [28, 28, 1];
+  if (!Array.isArray(shape) || shape.length !== 3) {
+    throw new ValueError(`convNet: option 'inputShape' must be [H, W, C], got ${describe(shape)}`, 'inputShape');
+  }
+  const [h, w, c] = shape;
   [h, w, c].forEach((d, i) => positiveInt('convNet', `inputShape[${i}]`, d));
   const channels = options.channels ?? [32, 32, 32, 32];
   if (!Array.isArray(channels) || channels.length === 0) {
     throw new ValueError(`convNet: option 'channels' must be a non-empty list, got ${describe(channels)}`, 'channels');
   }
+  channels.forEach((ch, i) => positiveInt('convNet', `channels[${i}]`, ch));
   const rng = toSeed(options.seed, 0);
   const layers: Module[] = [new Reshape([h, w, c])];
   let inC = c;
