@@ -1,4 +1,9 @@
 export {};
+// Pruning (magnitude, schedules, structured, lottery ticket)
+export { magnitudePrune, pruneToSparsity, getMasks, applyMasks, removePruning, sparsity, pruningHooks, prunableParameters } from './prune.js';
+export type { Masks, PruneScope, MagnitudePruneOptions, PruneToSparsityOptions, SparsityCount, SparsityReport, PruningHooks } from './prune.js';
+export { polynomialSchedule, GradualPruner } from './prune-schedule.js';
+export type { PolynomialScheduleOptions, SparsitySchedule, GradualPrunerOptions, PruneEvent } from './prune-schedule.js';
 // Quantization (post-training arrays)
 export { roundHalfToEven, computeQuantParams, quantize, dequantize, quantizeTensor, quantParamsFromRange, scaleAndZeroPoint, codeRange, MIN_SCALE, ZERO_RANGE_SCALE } from './quant.js';
 export type { QuantDtype, QuantScheme, QuantParams, QuantizedTensor, QuantOptions } from './quant.js';
