@@ -29,6 +29,16 @@ function checkTensor(fn: string, arg: string, x: unknown): asserts x is Tensor {
   }
 }
 
+function checkAxis(fn: string, x: Tensor, axis: unknown): number {
+  if (x.rank === 0) {
+    throw new ShapeError(`${fn}: argument 'x' must have at least one axis, got a scalar`, { expected: 'rank ≥ 1', received: x.shape });
+  }
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -x.rank || axis >= x.rank) {
+    throw new ValueError(`${fn}: argument 'axis' must be an integer in [${-x.rank}, ${x.rank}) for shape [${x.shape.join(',')}], got ${describe(axis)}`, 'axis');
+  }
+  return axis < 0 ? x.rank + axis : axis;
+}
+
 function sameShape(fn: string, a: Tensor, b: Tensor, an: string, bn: string): void {
   if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new ShapeError(`${fn}: arguments '${an}' and '${bn}' must have the same shape, got [${a.shape.join(',')}] and [${b.shape.join(',')}]`, {
@@ -39,6 +49,18 @@ function sameShape(fn: string, a: Tensor, b: Tensor, an: string, bn: string): vo
 }
 
 /**
+ * max(x) along `axis` (kept), as a constant for differentiation. The shift m in
+ * log Σ exp(x − m) + m cancels exactly in the derivative, so a zero gradient is the true
+ * one; it also keeps comparison ops (max's gradient) out of second-order graphs.
+ */
+function detachedMax(x: Tensor, ax: number): Tensor {
+  // The zero gradient is built from the shape alone: `t` itself may be gone by then.
+  const shape = x.shape;
+  const body = (t: Tensor) => ({ value: tf.max(t, ax, true), gradFunc: () => tf.zeros(shape) });
+  return tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0])(x);
+}
+
+/**
  * log Σ exp(x) along `axis`, shifted by the maximum so that it never overflows.
  * @param x input.
  * @param axis axis to reduce (default last).
@@ -46,9 +68,10 @@ function sameShape(fn: string, a: Tensor, b: Tensor, an: string, bn: string): vo
  * @returns the log-sum-exp.
  */
 export function logSumExp(x: Tensor, axis = -1, keepDims = false): Tensor {
+  checkTensor('logSumExp', 'x', x);
+  const ax = checkAxis('logSumExp', x, axis);
   return tf.tidy(() => {
-    const ax = axis < 0 ? x.rank + axis : axis;
-    const m = tf.max(x, ax, true);
+    const m = detachedMax(x, ax);
     const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(x, m)), ax, true)), m);
     return keepDims ? lse : tf.squeeze(lse, [ax]);
   });
@@ -61,6 +84,8 @@ export function logSumExp(x: Tensor, axis = -1, keepDims = false): Tensor {
  * @returns log-probabilities, same shape as `x`.
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  checkTensor('logSoftmax', 'x', x);
+  checkAxis('logSoftmax', x, axis);
   return tf.tidy(() => tf.sub(x, logSumExp(x, axis, true)));
 }
 
@@ -69,6 +94,17 @@ function labelsTensor(fn: string, labels: Tensor | ArrayLike<number>, n: number,
   if (labels instanceof tf.Tensor) {
     if (labels.rank !== 1) {
       throw new ShapeError(`${fn}: argument 'labels' must be rank 1, got shape [${labels.shape.join(',')}]`, { expected: 'rank 1', received: labels.shape });
+    }
+    if (labels.shape[0] === n) {
+      // Labels are data, never differentiated: reading them costs one small copy and turns
+      // an out-of-range label (which oneHot would silently map to an all-zero row) into an error.
+      const vals = labels.dataSync();
+      for (let i = 0; i < vals.length; i++) {
+        const v = vals[i];
+        if (!Number.isInteger(v) || v < 0 || v >= classes) {
+          throw new ValueError(`${fn}: argument 'labels' must hold integers in [0, ${classes}), got ${v} at index ${i}`, 'labels');
+        }
+      }
     }
     t = labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32');
   } else {
@@ -113,6 +149,12 @@ export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>,
     });
   }
   const [n, c] = logits.shape;
+  if (n < 1 || c < 1) {
+    throw new ShapeError(`crossEntropy: argument 'logits' must have at least one row and one class, got shape [${logits.shape.join(',')}]`, {
+      expected: '[N ≥ 1, C ≥ 1]',
+      received: logits.shape,
+    });
+  }
   return tf.tidy(() => {
     const y = labelsTensor('crossEntropy', labels, n, c);
     const picked = tf.sum(tf.mul(logits, tf.oneHot(y, c)), 1);
@@ -132,9 +174,18 @@ export function binaryCrossEntropy(logits: Tensor, targets: Tensor, options: { r
   checkTensor('binaryCrossEntropy', 'logits', logits);
   checkTensor('binaryCrossEntropy', 'targets', targets);
   sameShape('binaryCrossEntropy', logits, targets, 'logits', 'targets');
+  // Targets are data (or a teacher's probabilities): one read catches values outside [0, 1],
+  // for which the formula returns a number that is not a cross-entropy.
+  const tv = targets.dataSync();
+  for (let i = 0; i < tv.length; i++) {
+    if (!(tv[i] >= 0 && tv[i] <= 1)) {
+      throw new ValueError(`binaryCrossEntropy: argument 'targets' must hold values in [0, 1], got ${tv[i]} at index ${i}`, 'targets');
+    }
+  }
   return tf.tidy(() => {
-    const z = logits;
-    const per = tf.add(tf.sub(tf.relu(z), tf.mul(z, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+    // softplus(z) − z·t: tfjs's softplus switches to z or e^z where log(1 + e^z) would
+    // overflow or lose precision, and its gradient σ(z) has a smooth second derivative.
+    const per = tf.sub(tf.softplus(logits), tf.mul(logits, targets));
     return reduce('binaryCrossEntropy', per, options.reduction ?? 'mean');
   });
 }
@@ -167,8 +218,24 @@ export function categoricalKl(logP: Tensor, logQ: Tensor, options: { reduction?:
   checkTensor('categoricalKl', 'logP', logP);
   checkTensor('categoricalKl', 'logQ', logQ);
   sameShape('categoricalKl', logP, logQ, 'logP', 'logQ');
+  // p = 0 (logP = −∞) contributes 0, as 0·log 0 = 0. Such entries are replaced before any
+  // arithmetic so that neither the value nor the gradient sees −∞·0 = NaN. The mask is built
+  // from the values (not from ops on logP), so no comparison enters the gradient graph.
+  const lp = logP.dataSync();
+  let absent: Uint8Array | undefined;
+  for (let i = 0; i < lp.length; i++) {
+    if (lp[i] === -Infinity) (absent ??= new Uint8Array(lp.length))[i] = 1;
+  }
   return tf.tidy(() => {
-    const per = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1);
+    let term: Tensor;
+    if (absent === undefined) {
+      term = tf.mul(tf.exp(logP), tf.sub(logP, logQ));
+    } else {
+      const present = tf.tensor(Uint8Array.from(absent, (a) => 1 - a), logP.shape, 'bool');
+      const safeP = tf.where(present, logP, tf.zerosLike(logP));
+      term = tf.where(present, tf.mul(tf.exp(safeP), tf.sub(safeP, logQ)), tf.zerosLike(logP));
+    }
+    const per = tf.sum(term, -1);
     return reduce('categoricalKl', per, options.reduction ?? 'mean');
   });
 }
@@ -213,6 +280,9 @@ export function gaussianKl(
  */
 export function accuracy(logits: Tensor, labels: ArrayLike<number>): number {
   checkTensor('accuracy', 'logits', logits);
+  if (labels === null || typeof labels !== 'object' || typeof labels.length !== 'number') {
+    throw new TypeError(`accuracy: argument 'labels' must be an array of integers, got ${describe(labels)}`);
+  }
   const pred = tf.tidy(() => tf.argMax(logits, -1).dataSync());
   if (pred.length !== labels.length) {
     throw new ShapeError(`accuracy: argument 'labels' must have ${pred.length} entries, got ${labels.length}`, { expected: `[${pred.length}]`, received: [labels.length] });
