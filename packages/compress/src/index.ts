@@ -7,3 +7,10 @@ export type { PolynomialScheduleOptions, SparsitySchedule, GradualPrunerOptions,
 // Quantization (post-training arrays)
 export { roundHalfToEven, computeQuantParams, quantize, dequantize, quantizeTensor, quantParamsFromRange, scaleAndZeroPoint, codeRange, MIN_SCALE, ZERO_RANGE_SCALE } from './quant.js';
 export type { QuantDtype, QuantScheme, QuantParams, QuantizedTensor, QuantOptions } from './quant.js';
+// Quantization (models: calibration, batch-norm folding, static / dynamic PTQ, TS simulation)
+export { calibrate } from './calibrate.js';
+export type { ActivationRanges, CalibrateOptions } from './calibrate.js';
+export { foldBatchNorm, foldBatchNormMapped, bakeParametrizations } from './fold.js';
+export type { FoldResult } from './fold.js';
+export { quantizeModel, quantizedForward, quantizedPredict, dequantizeModel, disposeQuantizedModel, quantizableWeights } from './quant-model.js';
+export type { QuantizedModel, QuantizeModelOptions } from './quant-model.js';
