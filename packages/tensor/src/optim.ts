@@ -2,32 +2,58 @@
  * Optimizers over named parameters, with their state reachable by parameter name, so that
  * pruning can zero momentum and Adam moments at masked positions.
  */
-import { tf } from './backend.js';
+import { tf, fusedAdamUpdate } from './backend.js';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { Module } from './module.js';
-import { ValueError, checkNumber, describe } from './errors.js';
+import { ShapeError, ValueError, checkNumber, describe } from './errors.js';
 
 /** Gradients by parameter name. */
 export type GradMap = Map<string, Tensor> | Record<string, Tensor>;
 
-function entries(g: GradMap): Array<[string, Tensor]> {
+function entries(fn: string, g: GradMap): Array<[string, Tensor]> {
+  if (!(g instanceof Map) && (g === null || typeof g !== 'object' || Array.isArray(g))) {
+    throw new TypeError(`${fn}: argument 'grads' must be a Map or an object of tensors by parameter name, got ${describe(g)}`);
+  }
   return g instanceof Map ? [...g.entries()] : Object.entries(g);
+}
+
+function isTensor(t: unknown): t is Tensor {
+  return t !== null && typeof t === 'object' && Array.isArray((t as Tensor).shape) && typeof (t as Tensor).dataId === 'object';
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** Base class: holds the parameters by name and per-parameter state slots. */
 export abstract class Optimizer {
-  /** Learning rate; may be changed between steps (schedules). */
-  lr: number;
+  private rate = 0;
+  private readonly kind: string;
   /** Number of steps taken. */
   iterations = 0;
   protected readonly params: Map<string, Variable>;
   protected readonly slots = new Map<string, Record<string, Variable>>();
 
   protected constructor(name: string, params: Module | Map<string, Variable>, lr: number) {
+    this.kind = name;
     if (params instanceof Module) this.params = params.namedParameters();
     else if (params instanceof Map) this.params = new Map(params);
     else throw new TypeError(`${name}: argument 'params' must be a Module or a Map of named variables, got ${describe(params)}`);
-    this.lr = checkNumber(name, 'lr', lr, { min: 0, minExclusive: true });
+    for (const [n, v] of this.params) {
+      if (!isTensor(v)) throw new TypeError(`${name}: parameter '${n}' of argument 'params' must be a Variable, got ${describe(v)}`);
+    }
+    this.lr = lr;
+  }
+
+  /**
+   * Learning rate; may be changed between steps (schedules).
+   * @throws ValueError when set to a value that is not a finite positive number.
+   */
+  get lr(): number {
+    return this.rate;
+  }
+  set lr(value: number) {
+    this.rate = checkNumber(this.kind, 'lr', value, { min: 0, minExclusive: true });
   }
 
   /** Names of the parameters this optimizer updates. */
@@ -52,6 +78,14 @@ export abstract class Optimizer {
     if (!this.params.has(name)) {
       throw new ValueError(`maskState: argument 'name' must be one of ${this.names().join(', ')}, got '${name}'`, 'name');
     }
+    const p = this.params.get(name) as Variable;
+    if (!isTensor(mask)) throw new TypeError(`maskState: argument 'mask' must be a Tensor, got ${describe(mask)}`);
+    if (!sameShape(mask.shape, p.shape)) {
+      throw new ShapeError(`maskState: argument 'mask' must have the shape of '${name}', [${p.shape.join(',')}], got [${mask.shape.join(',')}]`, {
+        expected: `[${p.shape.join(',')}]`,
+        received: mask.shape,
+      });
+    }
     const s = this.slots.get(name);
     if (!s) return;
     tf.tidy(() => {
@@ -61,18 +95,29 @@ export abstract class Optimizer {
 
   /**
    * Applies one update from gradients by name. Names not given are left unchanged.
-   * @throws ValueError for a gradient whose name is not a parameter, or a non-finite gradient norm.
+   * @throws ValueError for a gradient whose name is not a parameter; ShapeError for a
+   * gradient whose shape differs from its parameter's (tfjs would broadcast it silently).
    */
   step(grads: GradMap): void {
+    const fn = `${this.kind}.step`;
+    const list = entries(fn, grads);
+    // Check everything before changing anything, so a bad map leaves the parameters as they were.
+    for (const [name, g] of list) {
+      const p = this.params.get(name);
+      if (p === undefined) {
+        throw new ValueError(`${fn}: gradient '${name}' is not a parameter (${this.names().join(', ')})`, 'grads');
+      }
+      if (!isTensor(g)) throw new TypeError(`${fn}: gradient '${name}' must be a Tensor, got ${describe(g)}`);
+      if (!sameShape(g.shape, p.shape)) {
+        throw new ShapeError(`${fn}: gradient '${name}' must have shape [${p.shape.join(',')}], got [${g.shape.join(',')}]`, {
+          expected: `[${p.shape.join(',')}]`,
+          received: g.shape,
+        });
+      }
+    }
     this.iterations++;
     tf.tidy(() => {
-      for (const [name, g] of entries(grads)) {
-        const p = this.params.get(name);
-        if (p === undefined) {
-          throw new ValueError(`${this.constructor.name}.step: gradient '${name}' is not a parameter (${this.names().join(', ')})`, 'grads');
-        }
-        this.update(name, p, g);
-      }
+      for (const [name, g] of list) this.update(name, this.params.get(name) as Variable, g);
     });
   }
 
@@ -117,9 +162,13 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
   readonly weightDecay: number;
   constructor(params: Module | Map<string, Variable>, options: SgdOptions) {
-    super('SGD', params, options?.lr);
+    if (options === null || typeof options !== 'object') throw new TypeError(`SGD: argument 'options' must be { lr, ... }, got ${describe(options)}`);
+    super('SGD', params, options.lr);
     this.momentum = checkNumber('SGD', 'momentum', options.momentum ?? 0, { min: 0, max: 1, maxExclusive: true });
     this.nesterov = options.nesterov ?? false;
+    if (this.nesterov && this.momentum === 0) {
+      throw new ValueError(`SGD: option 'nesterov' needs a momentum in (0, 1), got momentum 0`, 'nesterov');
+    }
     this.weightDecay = checkNumber('SGD', 'weightDecay', options.weightDecay ?? 0, { min: 0 });
   }
   protected update(name: string, p: Variable, grad: Tensor): void {
@@ -159,7 +208,9 @@ export class Adam extends Optimizer {
   readonly eps: number;
   readonly weightDecay: number;
   readonly decoupled: boolean;
+  private readonly steps = new Map<string, number>();
   constructor(params: Module | Map<string, Variable>, options: AdamOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`Adam: argument 'options' must be an object, got ${describe(options)}`);
     super('Adam', params, options.lr ?? 1e-3);
     this.beta1 = checkNumber('Adam', 'beta1', options.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });
     this.beta2 = checkNumber('Adam', 'beta2', options.beta2 ?? 0.999, { min: 0, max: 1, maxExclusive: true });
@@ -171,7 +222,13 @@ export class Adam extends Optimizer {
     const g = this.weightDecay > 0 && !this.decoupled ? tf.add(grad, tf.mul(p, this.weightDecay)) : grad;
     const m = this.slot(name, 'm', p);
     const v = this.slot(name, 'v', p);
-    const t = this.iterations;
+    // Bias correction counts this parameter's own updates (as torch's state['step']), so a
+    // parameter left out of some steps is corrected by how often it was really updated.
+    const t = (this.steps.get(name) ?? 0) + 1;
+    this.steps.set(name, t);
+    // Fast path: one in-place pass over p, m, v (backend.ts); same formula as the ops below.
+    const fused = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, stepSize: this.lr / (1 - Math.pow(this.beta1, t)), c2: 1 - Math.pow(this.beta2, t) };
+    if (fusedAdamUpdate(p, m, v, grad, { ...fused, l2: this.decoupled ? 0 : this.weightDecay, decay: this.decoupled ? this.lr * this.weightDecay : 0 })) return;
     m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
     v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
     const c1 = 1 - Math.pow(this.beta1, t);
@@ -181,5 +238,11 @@ export class Adam extends Optimizer {
     let next = tf.sub(p, tf.mul(tf.div(m, denom), this.lr / c1));
     if (this.weightDecay > 0 && this.decoupled) next = tf.sub(next, tf.mul(p, this.lr * this.weightDecay));
     p.assign(next);
+  }
+
+  /** Frees the state (moments and step counts). */
+  override dispose(): void {
+    super.dispose();
+    this.steps.clear();
   }
 }
