@@ -7,6 +7,8 @@ export type { PolynomialScheduleOptions, SparsitySchedule, GradualPrunerOptions,
 // Quantization (post-training arrays)
 export { roundHalfToEven, computeQuantParams, quantize, dequantize, quantizeTensor, quantParamsFromRange, scaleAndZeroPoint, codeRange, MIN_SCALE, ZERO_RANGE_SCALE } from './quant.js';
 export type { QuantDtype, QuantScheme, QuantParams, QuantizedTensor, QuantOptions } from './quant.js';
+export { structuredPrune, planStructuredPrune, applyStructuredPlan } from './structured.js';
+export type { StructuredPruneOptions, StructuredPlan, StructuredLayerPlan } from './structured.js';
 // Quantization (models: calibration, batch-norm folding, static / dynamic PTQ, TS simulation)
 export { calibrate } from './calibrate.js';
 export type { ActivationRanges, CalibrateOptions } from './calibrate.js';

@@ -310,6 +310,15 @@ describe('pruningHooks on real MNIST digits', () => {
 });
 
 describe('tensor lifetime', () => {
+  it('frees the masks with the model: Module.dispose() disposes pruning parametrizations', () => {
+    const n0 = tf.memory().numTensors;
+    const model = mlp([10, 8, 3], { seed: 0 });
+    magnitudePrune(model, { amount: 0.5, scope: 'global' });
+    magnitudePrune(model, { amount: 0.5, scope: 'layer' });
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+
   it('keeps tf.memory().numTensors flat over repeated prune / hooks / sparsity / remove cycles', () => {
     const model = mlp([20, 16, 4], { seed: 0 });
     const opt = new Adam(model, { lr: 1e-2 });

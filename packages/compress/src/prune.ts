@@ -58,6 +58,8 @@ function makeMaskFn(mask: Tensor): MaskParametrization {
   // zeros are then all the same bit pattern (which is what compresses).
   const f = ((orig: Tensor) => tf.add(tf.mul(orig, mask), 0)) as Parametrization;
   Object.defineProperty(f, 'pruneMask', { value: mask, enumerable: false });
+  // Module.dispose() calls this, so a pruned model frees its masks with its variables.
+  Object.defineProperty(f, 'dispose', { value: () => mask.dispose(), enumerable: false });
   return f as MaskParametrization;
 }
 

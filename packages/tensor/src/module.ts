@@ -317,8 +317,10 @@ export abstract class Module {
     return this;
   }
 
-  /** Frees every variable of this module and its children. */
+  /** Frees every variable of this module and its children, and any tensor a parametrization owns (its `dispose()`, e.g. a pruning mask). */
   dispose(): void {
+    for (const f of this.ownParametrizations.values()) (f as { dispose?: () => void }).dispose?.();
+    this.ownParametrizations.clear();
     for (const v of this.ownParams.values()) v.dispose();
     for (const v of this.ownBuffers.values()) v.dispose();
     for (const c of this.ownChildren.values()) c.dispose();
