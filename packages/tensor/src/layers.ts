@@ -537,6 +537,10 @@ export function mlp(sizes: number[], options: MlpOptions = {}): Sequential {
   if (options.dropout !== undefined) checkNumber('mlp', 'dropout', options.dropout, { min: 0, max: 1, maxExclusive: true });
   const rng = toSeed(options.seed, 0);
   const act = options.activation ?? 'relu';
+  if (act !== 'relu' && act !== 'tanh' && act !== 'sigmoid') {
+    // Checked here too, so that a bad option fails even when there is no hidden layer.
+    throw new ValueError(`mlp: option 'activation' must be 'relu', 'tanh' or 'sigmoid', got ${describe(act)}`, 'activation');
+  }
   const make = (): Module => {
     switch (act) {
       case 'relu':
