@@ -9,6 +9,8 @@ export { roundHalfToEven, computeQuantParams, quantize, dequantize, quantizeTens
 export type { QuantDtype, QuantScheme, QuantParams, QuantizedTensor, QuantOptions } from './quant.js';
 export { structuredPrune, planStructuredPrune, applyStructuredPlan } from './structured.js';
 export type { StructuredPruneOptions, StructuredPlan, StructuredLayerPlan } from './structured.js';
+export { lotteryTicket } from './lottery.js';
+export type { LotteryOptions, LotteryRoundContext, LotteryRound, LotteryResult } from './lottery.js';
 // Quantization (models: calibration, batch-norm folding, static / dynamic PTQ, TS simulation)
 export { calibrate } from './calibrate.js';
 export type { ActivationRanges, CalibrateOptions } from './calibrate.js';
