@@ -4,13 +4,13 @@ export { magnitudePrune, pruneToSparsity, getMasks, applyMasks, removePruning, s
 export type { Masks, PruneScope, MagnitudePruneOptions, PruneToSparsityOptions, SparsityCount, SparsityReport, PruningHooks } from './prune.js';
 export { polynomialSchedule, GradualPruner } from './prune-schedule.js';
 export type { PolynomialScheduleOptions, SparsitySchedule, GradualPrunerOptions, PruneEvent } from './prune-schedule.js';
-// Quantization (post-training arrays)
-export { roundHalfToEven, computeQuantParams, quantize, dequantize, quantizeTensor, quantParamsFromRange, scaleAndZeroPoint, codeRange, MIN_SCALE, ZERO_RANGE_SCALE } from './quant.js';
-export type { QuantDtype, QuantScheme, QuantParams, QuantizedTensor, QuantOptions } from './quant.js';
 export { structuredPrune, planStructuredPrune, applyStructuredPlan } from './structured.js';
 export type { StructuredPruneOptions, StructuredPlan, StructuredLayerPlan } from './structured.js';
 export { lotteryTicket } from './lottery.js';
 export type { LotteryOptions, LotteryRoundContext, LotteryRound, LotteryResult } from './lottery.js';
+// Quantization (post-training arrays)
+export { roundHalfToEven, computeQuantParams, quantize, dequantize, quantizeTensor, quantParamsFromRange, scaleAndZeroPoint, codeRange, MIN_SCALE, ZERO_RANGE_SCALE } from './quant.js';
+export type { QuantDtype, QuantScheme, QuantParams, QuantizedTensor, QuantOptions } from './quant.js';
 // Quantization (models: calibration, batch-norm folding, static / dynamic PTQ, TS simulation)
 export { calibrate } from './calibrate.js';
 export type { ActivationRanges, CalibrateOptions } from './calibrate.js';
@@ -18,3 +18,9 @@ export { foldBatchNorm, foldBatchNormMapped, bakeParametrizations } from './fold
 export type { FoldResult } from './fold.js';
 export { quantizeModel, quantizedForward, quantizedPredict, dequantizeModel, disposeQuantizedModel, quantizableWeights } from './quant-model.js';
 export type { QuantizedModel, QuantizeModelOptions } from './quant-model.js';
+// Knowledge distillation (response-based and feature-based with learned adapters)
+export { distill, distillationLoss, featureDistillationLoss, makeAdapter, TEMPERATURE_RANGE } from './distill.js';
+export type { DistillLossOptions, DistillOptions, DistillResult, FeatureHint } from './distill.js';
+// Quantization-aware training
+export { prepareQat, convertQat, QatModel } from './qat.js';
+export type { QatOptions, ObserverState } from './qat.js';
