@@ -21,6 +21,7 @@ import {
   type Mat,
 } from './linalg.js';
 import { Rng } from './rng.js';
+import { simdKernel } from './linalg-wasm.js';
 
 // ---- independent, deliberately naive reference implementations (textbook loops) ----
 
@@ -210,6 +211,33 @@ describe('cholesky', () => {
     expectClose(LLt.data, A.data, 1e-12 * scaleA);
     // A well-conditioned A (κ = O(1) by the +n·I) makes the factor itself accurate too.
     expectClose(L.data, naiveCholesky(toRows(A)).flat(), 1e-12 * Math.sqrt(scaleA));
+  });
+
+  it('uses the WebAssembly SIMD kernel here, and its results do not alias its reused memory', () => {
+    // Node 20 has WebAssembly SIMD: the fast path must really be on where the benchmark runs.
+    expect(simdKernel()).toBeDefined();
+    const A = randomSpd(new Rng(7), 200);
+    const B = randomSpd(new Rng(8), 150);
+    const la = cholesky(A).L;
+    const copy = la.data.slice();
+    const lb = cholesky(B).L; // runs in the same kernel memory
+    expect(la.data).toEqual(copy);
+    expectClose(matmul(lb, lb, { transB: true }).data, B.data, 1e-12 * maxAbs(B.data));
+    expectClose(la.data, naiveCholesky(toRows(A)).flat(), 1e-12 * Math.sqrt(maxAbs(A.data)));
+  });
+
+  it('reports the failing column of a large indefinite matrix on the SIMD path', () => {
+    // diag(1..n) with one pivot made negative by an off-diagonal pair: fails exactly at column 150.
+    const n = 200;
+    const A = mat(n, n);
+    for (let i = 0; i < n; i++) A.data[i * n + i] = 1;
+    A.data[150 * n + 149] = A.data[149 * n + 150] = 2; // pivot 150: 1 − 2² = −3
+    expect(() => cholesky(A, { maxTries: 0 })).toThrow(NotPositiveDefiniteError);
+    try {
+      cholesky(A, { maxTries: 0 });
+    } catch (e) {
+      expect((e as NotPositiveDefiniteError).column).toBe(150);
+    }
   });
 
   it('handles the 5 × 5 Hilbert matrix: log-determinant and inverse against exact values', () => {
