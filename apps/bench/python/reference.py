@@ -1,0 +1,167 @@
+"""Python references for `pnpm bench` (run with Debian's /usr/bin/python3).
+
+Usage: reference.py REQUEST.json  ->  prints one JSON object on the last line of stdout:
+  {"versions": {...}, "results": {key: {"seconds": median, "runs": [...], "others_cores": x,
+                                       "details": {...}} or {"error": "why"}}}
+REQUEST.json: {"cases": [{"key": "...", "args": {...}}, ...]}.
+
+Each reference does the same work as the matching case in ../src/cases/ and follows the recipe
+of ../../../shared/reference/speed.py where there is one: numpy with its BLAS at the machine's
+default thread count; PyTorch with torch.set_num_threads(2) and OpenBLAS limited to 1 thread
+(Debian's torch runs its GEMMs in OpenBLAS; 2 torch threads + 2 OpenBLAS threads oversubscribe
+2 cores), OMP_WAIT_POLICY=PASSIVE set by the caller. To add a row: add a function to
+REFERENCES under the key its TypeScript case names.
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+_CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _busy_seconds():
+    try:
+        with open("/proc/stat") as f:
+            v = [int(t) for t in f.readline().split()[1:9]]
+        return (sum(v) - v[3] - v[4]) / _CLK
+    except OSError:
+        return None
+
+
+def _self_cpu():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed(fn, repeats=5, warmup=1):
+    """Median wall time of `repeats` runs after `warmup` untimed runs, and the cores others used."""
+    for _ in range(warmup):
+        fn()
+    b0, s0, w0 = _busy_seconds(), _self_cpu(), time.perf_counter()
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    wall = time.perf_counter() - w0
+    b1 = _busy_seconds()
+    others = None
+    if b0 is not None and b1 is not None:
+        others = round(max(0.0, (b1 - b0) - (_self_cpu() - s0)) / max(wall, 1e-9), 3)
+    return {"seconds": statistics.median(runs), "runs": runs, "others_cores": others}
+
+
+def _blas_threads():
+    try:
+        from threadpoolctl import threadpool_info
+        return [d.get("num_threads") for d in threadpool_info() if d.get("user_api") == "blas"]
+    except Exception:  # threadpoolctl missing: not an error, just unknown
+        return None
+
+
+def numpy_matmul_f32(args):
+    import numpy as np
+    n = int(args.get("n", 1024))
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    inner = 10  # one call is ~10 ms: time 10 per run for a steadier figure
+    r = timed(lambda: [a @ b for _ in range(inner)], repeats=5, warmup=1)
+    r["seconds"] /= inner
+    r["runs"] = [t / inner for t in r["runs"]]
+    r["details"] = {"gflops": 2 * n ** 3 / r["seconds"] / 1e9, "blas_threads": _blas_threads(), "inner_loop": inner}
+    return r
+
+
+def numpy_cholesky_f64(args):
+    import numpy as np
+    n = int(args.get("n", 2000))
+    x = np.linspace(0.0, 10.0, n)
+    K = np.exp(-0.5 * (x[:, None] - x[None, :]) ** 2) + 0.1 * np.eye(n)  # same matrix as cases/cholesky.ts
+    r = timed(lambda: np.linalg.cholesky(K), repeats=5, warmup=1)
+    r["details"] = {"gflops": n ** 3 / 3 / r["seconds"] / 1e9, "blas_threads": _blas_threads()}
+    return r
+
+
+def torch_mlp_epoch(args):
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    try:
+        from threadpoolctl import threadpool_limits
+        blas = threadpool_limits(1, user_api="blas")
+    except ImportError:
+        blas = None  # then OPENBLAS_NUM_THREADS=1 from the caller does the same
+    n = int(args["n"])
+    X = torch.from_numpy(np.fromfile(args["images"], dtype=np.float32).reshape(n, 784))
+    y = torch.from_numpy(np.fromfile(args["labels"], dtype=np.int64))
+    batch, lr, epochs = int(args["batch"]), float(args["lr"]), int(args["epochs"])
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    lossf = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(0)
+    losses = []
+
+    def epoch():
+        perm = torch.randperm(n, generator=gen)
+        tot = 0.0
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad()
+            loss = lossf(model(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)  # read the loss each batch, as our fit() does
+        losses.append(tot / n)
+
+    r = timed(epoch, repeats=epochs, warmup=1)
+    if blas is not None:
+        blas.restore_original_limits()
+    r["details"] = {"torch_threads": torch.get_num_threads(), "openblas_threads": 1,
+                    "train_loss_per_epoch": losses, "samples_per_second": n / r["seconds"]}
+    return r
+
+
+REFERENCES = {
+    "numpy-matmul-f32": numpy_matmul_f32,
+    "numpy-cholesky-f64": numpy_cholesky_f64,
+    "torch-mlp-epoch": torch_mlp_epoch,
+}
+
+
+def versions():
+    v = {"python": sys.version.split()[0], "executable": sys.executable}
+    for name in ("numpy", "torch", "threadpoolctl"):
+        try:
+            v[name] = __import__(name).__version__
+        except Exception as e:  # noqa: BLE001 - report what is missing, do not fail
+            v[name] = None
+            v[name + "_error"] = f"{type(e).__name__}: {e}"
+    return v
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        request = json.load(f)
+    results = {}
+    for case in request["cases"]:
+        key = case["key"]
+        fn = REFERENCES.get(key)
+        if fn is None:
+            results[key] = {"error": f"no reference named '{key}' in reference.py"}
+            continue
+        try:
+            results[key] = fn(case.get("args") or {})
+        except ImportError as e:
+            results[key] = {"error": f"missing Python package: {e}"}
+        except Exception as e:  # noqa: BLE001 - one failing reference must not hide the others
+            results[key] = {"error": f"{type(e).__name__}: {e}"}
+    print(json.dumps({"versions": versions(), "results": results}))
+
+
+if __name__ == "__main__":
+    main()
