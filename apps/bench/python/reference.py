@@ -9,7 +9,8 @@ Each reference does the same work as the matching case in ../src/cases/ and foll
 of ../../../shared/reference/speed.py where there is one: numpy with its BLAS at the machine's
 default thread count; PyTorch with torch.set_num_threads(2) and OpenBLAS limited to 1 thread
 (Debian's torch runs its GEMMs in OpenBLAS; 2 torch threads + 2 OpenBLAS threads oversubscribe
-2 cores), OMP_WAIT_POLICY=PASSIVE set by the caller. To add a row: add a function to
+2 cores); the caller runs PyTorch cases with OMP_WAIT_POLICY=PASSIVE and with the default
+and keeps the faster. To add a row: add a function to
 REFERENCES under the key its TypeScript case names.
 """
 import json
@@ -119,9 +120,10 @@ def torch_mlp_epoch(args):
         losses.append(tot / n)
 
     r = timed(epoch, repeats=epochs, warmup=1)
+    threads = torch.get_num_threads()  # read before restoring: threadpoolctl's restore resets OpenMP too
     if blas is not None:
         blas.restore_original_limits()
-    r["details"] = {"torch_threads": torch.get_num_threads(), "openblas_threads": 1,
+    r["details"] = {"torch_threads": threads, "openblas_threads": 1,
                     "train_loss_per_epoch": losses, "samples_per_second": n / r["seconds"]}
     return r
 
