@@ -1,6 +1,6 @@
 import { tf, ready, fusedAdamUpdate } from './backend.js';
 import { adamKernelBytes } from './adam-wasm.js';
-import { kernelBytes } from './linalg-wasm.js';
+import { kernelBytes, solveKernelBytes } from './linalg-wasm.js';
 import { wasmApi } from './wasm-asm.js';
 import { Rng } from './rng.js';
 
@@ -19,6 +19,7 @@ describe('hand-assembled WebAssembly kernels', () => {
     const wasm = wasmApi();
     expect(wasm).toBeDefined();
     expect(wasm?.validate(kernelBytes())).toBe(true);
+    expect(wasm?.validate(solveKernelBytes())).toBe(true);
     expect(wasm?.validate(adamKernelBytes())).toBe(true);
   });
 });

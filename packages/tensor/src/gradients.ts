@@ -441,7 +441,7 @@ const configs: GradConfig[] = [
   {
     kernelName: 'AvgPoolGrad',
     inputsToSave: ['dy', 'input'],
-    gradFunc: (ddx, [dy, input], attrs) => ({
+    gradFunc: (ddx, [, input], attrs) => ({
       dy: () => tf.avgPool(ddx as tf.Tensor4D, attrs.filterSize as [number, number], attrs.strides as [number, number], attrs.pad as 'valid'),
       input: () => tf.zerosLike(input),
     }),

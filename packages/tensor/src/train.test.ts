@@ -1,4 +1,4 @@
-import { tf, ready, mlp, fit, evaluate, Adam, SGD } from './index.js';
+import { tf, ready, mlp, fit, evaluate, Adam } from './index.js';
 import { loadMnistSplit } from '@x/datasets';
 
 describe('fit on real MNIST digits', () => {

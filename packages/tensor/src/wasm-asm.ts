@@ -73,6 +73,11 @@ export const F32X4_SUB = simd(229);
 export const F32X4_MUL = simd(230);
 export const F32X4_DIV = simd(231);
 export const I32_SUB = 0x6b;
+export const I32_AND = 0x71;
+export const I32_NE = 0x47;
+export const F64 = 0x7c;
+export const F64_MUL = 0xa2;
+export const IF = [0x04, 0x40];
 
 /** Appends instructions (numbers or arrays of numbers) to a code buffer. */
 export function emitter(): { code: number[]; push: (...xs: Array<number | number[]>) => void } {
