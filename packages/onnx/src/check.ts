@@ -141,7 +141,6 @@ function checkInitializer(t: Initializer): void {
  * @throws OnnxExportError on the first rule broken.
  */
 export function validateGraph(g: GraphBuilder, opset: number): void {
-  for (const t of g.initializers) checkInitializer(t);
   for (const n of g.nodes) {
     const need = ALLOWED[n.opType];
     if (!need) {
@@ -152,6 +151,8 @@ export function validateGraph(g: GraphBuilder, opset: number): void {
     if (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') checkQdq(g, n);
     if (n.opType === 'MatMulInteger' || n.opType === 'ConvInteger') checkIntegerOp(g, n);
   }
+  // after the node rules, so that a bad scale is reported as a scale, not as a weight
+  for (const t of g.initializers) checkInitializer(t);
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
     fail(
       `opset must be an integer in [${MIN_OPSET}, ${MAX_OPSET}] (IR version ${IR_VERSION} allows ≤ 17; onnxruntime-node 1.30 reads ≥ 13), got ${opset}`,

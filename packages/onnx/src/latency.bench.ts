@@ -5,7 +5,8 @@
 import * as ort from 'onnxruntime-node';
 import { ready, Sequential } from '@x/tensor';
 import { buildOnnx } from './index.js';
-import { trainedMlp, mnist, referenceQuantize } from './test-support.js';
+import { quantizeModel } from '@x/compress';
+import { trainedMlp, mnist } from './test-support.js';
 
 async function median(bytes: Uint8Array, x: Float32Array, n: number, threads: number, reps = 60): Promise<number> {
   const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads });
@@ -28,8 +29,8 @@ test('latency of fp32 / int8 static / int8 dynamic, MLP 784-300-100-10, batch 25
   const calib = { x: mnist().train.images.slice(0, 500 * 784), n: 500 };
   const variants = {
     fp32: buildOnnx(model).bytes,
-    'int8-static': buildOnnx(referenceQuantize(model, 'static', calib)).bytes,
-    'int8-dynamic': buildOnnx(referenceQuantize(model, 'dynamic')).bytes,
+    'int8-static': buildOnnx(quantizeModel(model, { method: 'static', calibration: calib })).bytes,
+    'int8-dynamic': buildOnnx(quantizeModel(model, { method: 'dynamic' })).bytes,
   };
   const rows: string[] = [];
   for (const threads of [1, 2]) {

@@ -1,4 +1,6 @@
-import { ready, mlp, tf, Sequential, type Tensor } from '@x/tensor';
+import { ready, mlp, tf, Sequential } from '@x/tensor';
+
+type Tensor = tf.Tensor;
 import { buildOnnx, decodeOnnx } from './index.js';
 import { runOrt, tsForward, trainedMlp, mnist, maxAbsDiff, agreement } from './test-support.js';
 

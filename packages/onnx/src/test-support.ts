@@ -1,12 +1,12 @@
 /**
  * Test-only helpers (excluded from the build): an onnxruntime-node runner, trained MNIST
- * models, and a tiny reference quantizer + simulator written from the ONNX operator
+ * models, and simulators of the exported integer graphs written from the ONNX operator
  * definitions, independent of the exporter's code.
  */
 import * as ort from 'onnxruntime-node';
-import { tf, fit, mlp, convNet, Sequential, Linear, Conv2d, type Module } from '@x/tensor';
+import { tf, fit, mlp, convNet, Sequential, Linear, type Module } from '@x/tensor';
 import { loadMnistSplit } from '@x/datasets';
-import type { QuantizedModel, QuantParams, QuantizedTensor } from './quant-types.js';
+import type { QuantizedModel, QuantParams, QuantizedTensor } from '@x/compress';
 
 export async function runOrt(bytes: Uint8Array, x: Float32Array, n: number, d: number, opts: ort.InferenceSession.SessionOptions = {}): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, ...opts });
@@ -84,67 +84,6 @@ export function rhe(x: number): number {
   if (diff < 0.5) return f;
   if (diff > 0.5) return f + 1;
   return f % 2 === 0 ? f : f + 1;
-}
-
-function symmetricPerChannel(w: Float32Array, shape: number[], axis: number): QuantizedTensor {
-  const nc = shape[axis];
-  const stride = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const maxAbs = new Float64Array(nc);
-  for (let i = 0; i < w.length; i++) {
-    const c = Math.floor(i / stride) % nc;
-    maxAbs[c] = Math.max(maxAbs[c], Math.abs(w[i]));
-  }
-  const scale = Float32Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1));
-  const codes = new Int8Array(w.length);
-  for (let i = 0; i < w.length; i++) {
-    const c = Math.floor(i / stride) % nc;
-    codes[i] = Math.max(-127, Math.min(127, rhe(w[i] / scale[c])));
-  }
-  return { shape: [...shape], codes, params: { dtype: 'int8', scheme: 'symmetric', axis, scale, zeroPoint: new Int32Array(nc) } };
-}
-
-function asymmetricUint8(min: number, max: number): QuantParams {
-  const lo = Math.min(0, min);
-  const hi = Math.max(0, max);
-  const scale = hi > lo ? (hi - lo) / 255 : 1;
-  const zp = Math.max(0, Math.min(255, rhe(-lo / scale)));
-  return { dtype: 'uint8', scheme: 'asymmetric', axis: null, scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zp) };
-}
-
-/** Quantizes a Sequential (weights int8 per output channel; min-max uint8 activations for static) — a stand-in for @x/compress's quantizeModel. */
-export function referenceQuantize(model: Sequential, method: 'static' | 'dynamic' | 'qat', calib?: { x: Float32Array; n: number }): QuantizedModel {
-  const weights = new Map<string, QuantizedTensor>();
-  model.layers.forEach((m, i) => {
-    if (m instanceof Linear || m instanceof Conv2d) {
-      const p = model.namedParameters().get(`${i}.weight`)!;
-      weights.set(`${i}.weight`, symmetricPerChannel(Float32Array.from(p.dataSync() as Float32Array), p.shape, m instanceof Linear ? 1 : 3));
-    }
-  });
-  const activations = new Map<string, QuantParams>();
-  if (method !== 'dynamic' && calib) {
-    const ranges = new Map<string, [number, number]>();
-    const upd = (k: string, t: Float32Array) => {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const v of t) {
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
-      }
-      const r = ranges.get(k);
-      ranges.set(k, r ? [Math.min(r[0], lo), Math.max(r[1], hi)] : [lo, hi]);
-    };
-    const d = calib.x.length / calib.n;
-    tf.tidy(() => {
-      let h: tf.Tensor = tf.tensor2d(calib.x, [calib.n, d]);
-      upd('input', calib.x);
-      model.layers.forEach((m, i) => {
-        h = m.forward(h);
-        upd(String(i), h.dataSync() as Float32Array);
-      });
-    });
-    for (const [k, [lo, hi]] of ranges) activations.set(k, asymmetricUint8(lo, hi));
-  }
-  return { model, weights, activations, bits: 8, method };
 }
 
 function fakeQuant(v: Float32Array, p: QuantParams): Float32Array {
