@@ -1,4 +1,4 @@
-import { ready, mlp, Sequential, Linear, ReLU, Flatten, Conv2d, MaxPool2d, AvgPool2d, BatchNorm, Reshape, Dropout, Tanh, Sigmoid, Softmax, tf } from '@x/tensor';
+import { ready, Sequential, Linear, Flatten, Conv2d, MaxPool2d, AvgPool2d, BatchNorm, Reshape, Dropout, Tanh, Sigmoid, Softmax, tf } from '@x/tensor';
 import { buildOnnx, decodeOnnx, toOnnx, IR_VERSION } from './index.js';
 import { runOrt, tsForward, trainedMlp, trainedCnn, mnist, maxAbsDiff, agreement } from './test-support.js';
 

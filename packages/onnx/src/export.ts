@@ -281,7 +281,7 @@ class Lowering {
   }
 
   /** Bias as int32 DequantizeLinear (scale = input scale × weight scale) when the input is quantized; float otherwise. */
-  bias(name: string, b: Float32Array, x: Val, w: QuantizedTensor | null, layer: string): string {
+  bias(name: string, b: Float32Array, x: Val, w: QuantizedTensor | null): string {
     if (this.mode === 'static' && w && x.q) {
       const n = b.length;
       const ws = w.params.scale;
@@ -331,14 +331,14 @@ class Lowering {
     if (this.mode === 'float') {
       const w = this.g.floatInit(wname, dims, this.param(wname, layer, true), wname);
       y = this.g.node('MatMul', [x.name, w]);
-      if (b) y = this.g.node('Add', [y, this.bias(`${key}.bias`, b, x, null, layer)]);
+      if (b) y = this.g.node('Add', [y, this.bias(`${key}.bias`, b, x, null)]);
     } else {
       this.param(wname, layer, true); // finiteness of the fp32 source
       const q = this.qweight(wname, dims, layer);
       if (this.mode === 'static') {
         const w = this.dequantWeight(wname, q, q.codes, dims, (a) => a, layer);
         y = this.g.node('MatMul', [x.name, w]);
-        if (b) y = this.g.node('Add', [y, this.bias(`${key}.bias`, b, x, q, layer)]);
+        if (b) y = this.g.node('Add', [y, this.bias(`${key}.bias`, b, x, q)]);
       } else {
         y = this.dynamicMatMul(wname, q, x, layer);
         if (b) y = this.g.node('Add', [y, this.g.floatInit(`${key}.bias`, [b.length], b, `${key}.bias`)]);
@@ -388,14 +388,14 @@ class Lowering {
     let y: string;
     if (this.mode === 'float') {
       const wi = this.g.floatInit(wname, oihw, hwioToOihw(this.param(wname, layer, true), hwio), wname);
-      y = this.g.node('Conv', b ? [x.name, wi, this.bias(`${key}.bias`, b, x, null, layer)] : [x.name, wi], attrs);
+      y = this.g.node('Conv', b ? [x.name, wi, this.bias(`${key}.bias`, b, x, null)] : [x.name, wi], attrs);
     } else {
       this.param(wname, layer, true);
       const q = this.qweight(wname, hwio, layer);
       const axisMap = (a: number) => ([2, 3, 1, 0][a] ?? a);
       if (this.mode === 'static') {
         const wi = this.dequantWeight(wname, q, hwioToOihw(q.codes, hwio), oihw, axisMap, layer);
-        y = this.g.node('Conv', b ? [x.name, wi, this.bias(`${key}.bias`, b, x, q, layer)] : [x.name, wi], attrs);
+        y = this.g.node('Conv', b ? [x.name, wi, this.bias(`${key}.bias`, b, x, q)] : [x.name, wi], attrs);
       } else {
         y = this.dynamicConv(wname, q, x, oihw, attrs, b, layer);
       }
