@@ -14,3 +14,23 @@ export type {
   PredictOptions,
 } from './blr.js';
 export type { MatrixLike } from './input.js';
+export { GaussianProcessRegressor, NegativeVarianceError } from './gp.js';
+export type { GaussianProcessRegressorOptions, GpDiagnostics, GpJSON } from './gp.js';
+export {
+  Kernel,
+  Sum,
+  Product,
+  RBF,
+  Matern,
+  RationalQuadratic,
+  ExpSineSquared,
+  DotProduct,
+  ConstantKernel,
+  WhiteKernel,
+  sum,
+  product,
+  kernelFromJSON,
+} from './kernels.js';
+export type { Bounds, Hyperparameter, KernelValue, ComputeOptions, KernelJSON } from './kernels.js';
+export { minimizeBounded } from './optimize.js';
+export type { Objective, MinimizeOptions, MinimizeResult } from './optimize.js';
