@@ -7,7 +7,7 @@
 import { NotFittedError, NotPositiveDefiniteError, Rng, ValueError, XError, assert, checkNumber, describe, linalg, type Mat } from '@x/tensor';
 import { checkCols, matToRows, rowsToMat, toMatrix, toVector, type MatrixLike } from './input.js';
 import { ConstantKernel, Kernel, RBF, kernelFromJSON, type KernelJSON } from './kernels.js';
-import { inverseSpd } from './inverse.js';
+import { inverseSpd, solveLowerMany } from './inverse.js';
 import { minimizeBounded, type MinimizeResult } from './optimize.js';
 import type { Prediction, PredictOptions } from './blr.js';
 
@@ -327,7 +327,7 @@ export class GaussianProcessRegressor {
     if (!opts.returnStd && !opts.returnCov) return out;
     const noise = opts.includeNoise ?? true;
     // V = L⁻¹ K*ᵀ (n × m).
-    const V = linalg.solveTriangular(s.L, linalg.transpose(Ks), { lower: true, check: false });
+    const V = solveLowerMany(s.L, linalg.transpose(Ks));
     const prior = s.kernel.diag(Xs, { noise });
     if (opts.returnStd) {
       const v = prior.slice();
