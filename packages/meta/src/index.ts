@@ -1,0 +1,2 @@
+/** @x/meta — placeholder until built. */
+export {};
