@@ -1,15 +1,13 @@
 /**
- * Runs the real demo once (`--quick`: less training, same steps) as a user would, in a
- * subprocess on the built app, then checks what it wrote: results.json, the ONNX files, and
+ * Checks what the one real `demo --quick` run (jest.global-setup.cjs, a subprocess on the built
+ * app, as a user would run it) wrote: results.json, the ONNX files, and
  * report.html opened in a real browser (Debian's Chromium through playwright-core).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { demoRun } from './demo-run.js';
 
-const appDir = path.resolve(__dirname, '..');
-const out = fs.mkdtempSync(path.join(os.tmpdir(), 'x-demo-'));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 const VARIANTS = [
@@ -42,22 +40,13 @@ interface Variant {
 
 let results: any;
 let stderr = '';
+let out = '';
 
 beforeAll(() => {
-  const run = spawnSync(process.execPath, [path.join(appDir, 'dist', 'main.js'), '--quick', '--out', out], {
-    encoding: 'utf8',
-    timeout: 10 * 60 * 1000,
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
-  stderr = run.stderr ?? '';
-  if (run.status !== 0) {
-    throw new Error(`demo --quick exited with ${run.status ?? run.signal}:\n${stderr.slice(-4000)}\n${run.stdout?.slice(-2000)}`);
-  }
-  results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
-}, 11 * 60 * 1000);
-
-afterAll(() => {
-  fs.rmSync(out, { recursive: true, force: true });
+  const run = demoRun();
+  results = run.results;
+  stderr = run.stderr;
+  out = run.out;
 });
 
 describe('pnpm demo --quick', () => {
@@ -140,7 +129,7 @@ describe('pnpm demo --quick', () => {
       for (const f of figures) {
         expect({ title: f.title, drawn: f.w > 50 && f.h > 50 && f.marks > 5 }).toEqual({ title: f.title, drawn: true });
       }
-      const rows = await page.$$eval('#compress table tbody tr', (rs) => rs.length);
+      const rows = await page.$$eval('#compress table:first-of-type tbody tr', (rs) => rs.length);
       expect(rows).toBe(VARIANTS.length);
       expect(errors).toEqual([]);
     } finally {

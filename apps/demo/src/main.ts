@@ -39,8 +39,10 @@ async function main(): Promise<void> {
     process.stderr.write(`\n== ${s.title} ==\n`);
     const ts = Date.now();
     const r = await s.run({ data, out: args.out, quick: args.quick, seed: args.seed });
-    (results.seconds as Record<string, number>)[s.key] = (Date.now() - ts) / 1000;
-    results[s.key] = r.results;
+    (results.seconds as Record<string, number>)[r.section.id] = (Date.now() - ts) / 1000;
+    // Two parts may share a key (bayes): their results are merged, each keeps its own section.
+    const prev = results[s.key];
+    results[s.key] = prev && typeof prev === 'object' ? { ...(prev as object), ...(r.results as object) } : r.results;
     sections.push(r.section);
     summary.push(...r.summary);
     writeFileAtomic(path.join(args.out, 'results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -4,6 +4,10 @@
  */
 import type { DemoSection } from './section.js';
 import { runCompress } from './compress.js';
+import { bayesRegressionSection } from './bayes-regression.js';
+import { bayesNeuralSection } from './bayes-neural.js';
+import { metaSection } from './meta.js';
+import { continualSection } from './continual.js';
 
 const compressSection: DemoSection = {
   key: 'compress',
@@ -20,5 +24,8 @@ const compressSection: DemoSection = {
 
 export const SECTIONS: DemoSection[] = [
   compressSection,
-  // bayesSection, metaSection, continualSection are added here by their files.
+  bayesRegressionSection,
+  bayesNeuralSection,
+  metaSection,
+  continualSection,
 ];
