@@ -73,6 +73,11 @@ function initialise(): void {
   // The cpu backend initialises synchronously: make it active now so that any op works at
   // once; the default (wasm) takes over at `ready()`.
   void tf.setBackend('cpu');
+  // tfjs's cpu backend prints, on first use in Node, advice to install tfjs-node: this toolkit
+  // does not use it on purpose (it downloads libtensorflow at install, TOOLCHAIN.md), and the
+  // advice would send users to a package that fails to install here.
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
 initialise();
