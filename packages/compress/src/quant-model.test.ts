@@ -23,7 +23,7 @@ describe('quantizeModel (static)', () => {
   it('quantizes every Linear weight int8 symmetric per output channel (axis 1) and calibrates every activation uint8 asymmetric', () => {
     const model = mlp([6, 5, 4], { seed: 2 });
     const cal = new Rng(3).uniformArray(30 * 6, -1, 1);
-    const qm = quantizeModel(model, { method: 'static', calibration: { x: cal, n: 30 } });
+    const qm = quantizeModel(model, { method: 'static', calibration: { x: cal, n: 30 }, activationPlacement: 'every-layer' });
     expect(qm.bits).toBe(8);
     expect(qm.method).toBe('static');
     expect([...qm.weights.keys()]).toEqual(['0.weight', '2.weight']);
@@ -48,7 +48,7 @@ describe('quantizeModel (static)', () => {
 
   it('uses the output axis 3 for Conv2d (HWIO), folds batch norm and keys activations by the folded indices', () => {
     const model = convNet({ inputShape: [6, 6, 1], channels: [3], outFeatures: 2, seed: 4 });
-    const qm = quantizeModel(model, { method: 'static', calibration: { x: new Rng(5).uniformArray(4 * 36), n: 4 } });
+    const qm = quantizeModel(model, { method: 'static', calibration: { x: new Rng(5).uniformArray(4 * 36), n: 4 }, activationPlacement: 'every-layer' });
     // Reshape, Conv2d(+BN folded), ReLU, MaxPool, Flatten, Linear
     expect(qm.model.layers.map((l) => l.constructor.name)).toEqual(['Reshape', 'Conv2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear']);
     expect(qm.weights.get('1.weight')?.params.axis).toBe(3);
@@ -71,7 +71,7 @@ describe('quantizeModel (static)', () => {
   it('simulates QuantizeLinear/DequantizeLinear around a hand-checkable Linear + ReLU', () => {
     const model = new Sequential(linear([0.5, -1, 0.25, 2, -0.75, 0.1], [0.05, -0.2], 3, 2), new ReLU());
     const calX = Float32Array.of(1, -1, 0.5, -0.3, 0.8, 0.2, 0.9, 0.1, -0.6);
-    const qm = quantizeModel(model, { method: 'static', calibration: { x: calX, n: 3 } });
+    const qm = quantizeModel(model, { method: 'static', calibration: { x: calX, n: 3 }, activationPlacement: 'every-layer' });
     const x = [0.7, -0.2, 0.33];
     const xq = fq(x, qm.activations.get('input') as never);
     const w = Array.from(dequantize(qm.weights.get('0.weight')!));
@@ -83,6 +83,75 @@ describe('quantizeModel (static)', () => {
     expectClose(out.dataSync(), expected, 1e-6);
     out.dispose();
     disposeQuantizedModel(qm);
+    model.dispose();
+  });
+
+  it("'fused' placement (default): Linear input and ReLU output only, the ReLU range as calibrated; simulated without the pre-ReLU rounding", () => {
+    const model = new Sequential(linear([0.5, -1, 0.25, 2, -0.75, 0.1], [0.05, -0.2], 3, 2), new ReLU());
+    const calX = Float32Array.of(1, -1, 0.5, -0.3, 0.8, 0.2, 0.9, 0.1, -0.6);
+    const qm = quantizeModel(model, { method: 'static', calibration: { x: calX, n: 3 } });
+    const every = quantizeModel(model, { method: 'static', calibration: { x: calX, n: 3 }, activationPlacement: 'every-layer' });
+    expect([...qm.activations.keys()]).toEqual(['input', '1']);
+    for (const k of ['input', '1']) expect(qm.activations.get(k)).toEqual(every.activations.get(k));
+    expect(qm.activations.get('1')?.zeroPoint[0]).toBe(0);
+    const x = [0.7, -0.2, 0.33];
+    const xq = fq(x, qm.activations.get('input') as never);
+    const w = Array.from(dequantize(qm.weights.get('0.weight')!));
+    const y = [0, 1].map((j) => xq[0] * w[j] + xq[1] * w[2 + j] + xq[2] * w[4 + j] + [0.05, -0.2][j]);
+    const expected = fq(y.map((v) => Math.max(v, 0)), qm.activations.get('1') as never);
+    const out = quantizedForward(qm, tf.tensor2d([x]));
+    expectClose(out.dataSync(), expected, 1e-6);
+    out.dispose();
+    disposeQuantizedModel(qm);
+    disposeQuantizedModel(every);
+    model.dispose();
+  });
+
+  it("'fused' placement on a CNN: shape-only layers after a quantized value share its parameters (one object)", () => {
+    const model = convNet({ inputShape: [6, 6, 1], channels: [3], outFeatures: 2, seed: 4 });
+    const cal = { x: new Rng(5).uniformArray(4 * 36), n: 4 };
+    const qm = quantizeModel(model, { method: 'static', calibration: cal });
+    const every = quantizeModel(model, { method: 'static', calibration: cal, activationPlacement: 'every-layer' });
+    // Folded: 0 Reshape, 1 Conv2d, 2 ReLU, 3 MaxPool, 4 Flatten, 5 Linear.
+    expect([...qm.activations.keys()]).toEqual(['0', '2', '3', '4', '5']);
+    expect(qm.activations.get('0')).toEqual(every.activations.get('0'));
+    expect(qm.activations.get('2')).toEqual(every.activations.get('2'));
+    expect(qm.activations.get('3')).toBe(qm.activations.get('2'));
+    expect(qm.activations.get('4')).toBe(qm.activations.get('2'));
+    expect(qm.activations.get('5')).toEqual(every.activations.get('5'));
+    for (const q of [qm, every]) disposeQuantizedModel(q);
+    model.dispose();
+  });
+
+  it('keepFloat leaves a weight in float32 (mapped through batch-norm folding) and quantizes only what the int8 layers use', () => {
+    // Unfolded: 0 Reshape, 1 Conv2d, 2 BatchNorm, 3 ReLU, 4 MaxPool, 5 Flatten, 6 Linear; folded: the BatchNorm is gone.
+    const model = convNet({ inputShape: [6, 6, 1], channels: [3], outFeatures: 2, seed: 4 });
+    const cal = { x: new Rng(5).uniformArray(4 * 36), n: 4 };
+    const qm = quantizeModel(model, { method: 'static', calibration: cal, keepFloat: ['1.weight'] });
+    expect(qm.floatWeights).toEqual(['1.weight']);
+    expect([...qm.weights.keys()]).toEqual(['5.weight']);
+    expect([...qm.activations.keys()]).toEqual(['4', '5']);
+    // The simulation: float layers 0-4, QDQ, Linear with dequantized int8 weights, QDQ.
+    const x = tf.tensor2d(new Rng(6).uniformArray(3 * 36), [3, 36]);
+    const expected = tf.tidy(() => {
+      let h: tf.Tensor = x;
+      for (let i = 0; i < 5; i++) h = qm.model.layers[i].forward(h);
+      const hq = fq(Array.from(h.dataSync()), qm.activations.get('4') as never);
+      const w = dequantize(qm.weights.get('5.weight')!);
+      const b = qm.model.stateDict()['5.bias'].data as Float32Array;
+      const y = tf.add(tf.matMul(tf.tensor2d(hq, h.shape as [number, number]), tf.tensor2d(w, [27, 2])), tf.tensor1d(b));
+      return fq(Array.from(y.dataSync()), qm.activations.get('5') as never);
+    });
+    const out = quantizedForward(qm, x);
+    expectClose(out.dataSync(), expected, 1e-5);
+    const last = quantizeModel(model, { method: 'dynamic', keepFloat: ['6.weight'] });
+    expect(last.floatWeights).toEqual(['5.weight']);
+    expect([...last.weights.keys()]).toEqual(['1.weight']);
+    expect(() => quantizeModel(model, { method: 'dynamic', keepFloat: ['2.weight'] })).toThrow(ValueError);
+    expect(() => quantizeModel(model, { method: 'dynamic', keepFloat: ['2.weight'] })).toThrow(/keepFloat.*Linear\/Conv2d weights.*1\.weight, 6\.weight.*'2\.weight'/);
+    expect(() => quantizeModel(model, { method: 'static', calibration: cal, activationPlacement: 'all' as never })).toThrow(/activationPlacement' must be 'fused' or 'every-layer', got 'all'/);
+    for (const t of [x, out]) t.dispose();
+    for (const q of [qm, last]) disposeQuantizedModel(q);
     model.dispose();
   });
 

@@ -3,7 +3,7 @@
  * dynamic: weights only, activations quantized per batch at run time) and a TypeScript
  * simulation of the quantized model, so that its accuracy can be measured without ONNX.
  */
-import { tf, Conv2d, Linear, Module, Sequential, NonFiniteError, ValueError, checkNumber, describe } from '@x/tensor';
+import { tf, Conv2d, Linear, Module, Sequential, ReLU, Reshape, Flatten, MaxPool2d, Dropout, NonFiniteError, ValueError, checkNumber, describe } from '@x/tensor';
 import { calibrate, type ActivationRanges } from './calibrate.js';
 import { foldBatchNormMapped } from './fold.js';
 import {
@@ -31,6 +31,8 @@ export interface QuantizedModel {
   activations: Map<string, QuantParams>;
   bits: 8;
   method: 'static' | 'dynamic' | 'qat';
+  /** Linear/Conv2d weights (names in `model`) deliberately kept in float32: absent from `weights`, exported and simulated as float layers. */
+  floatWeights?: string[];
 }
 
 /** Options of {@link quantizeModel}. */
@@ -48,6 +50,21 @@ export interface QuantizeModelOptions {
   perChannel?: boolean;
   /** Bit width; only 8. */
   bits?: number;
+  /**
+   * Where activations are quantized (static only):
+   * - `'fused'` (default): where onnxruntime's int8 kernels need them: the input of every
+   *   quantized Linear/Conv2d and its output, taken after a directly following ReLU (the ReLU is
+   *   fused into the integer kernel, as onnxruntime's own quantizer does); shape-only layers
+   *   (Reshape, Flatten, MaxPool2d, Dropout) after a quantized value reuse its parameters, so
+   *   values pass through them unchanged and stay int8 in onnxruntime;
+   * - `'every-layer'`: the input and every child output, each with its own calibrated range.
+   */
+  activationPlacement?: 'fused' | 'every-layer';
+  /**
+   * Names of Linear/Conv2d weights of `model` to keep in float32 (e.g. a first convolution with
+   * one input channel, which onnxruntime runs faster in float32 than in int8). Default none.
+   */
+  keepFloat?: string[];
 }
 
 /** Names of the quantizable weights of a model (every Linear / Conv2d `weight`) and their output-channel axis. */
@@ -66,10 +83,11 @@ export function quantizableWeights(model: Module): Map<string, number> {
  * symmetric, per output channel (or per tensor).
  * @throws NonFiniteError naming the parameter if a weight holds NaN/±Infinity.
  */
-export function quantizeWeights(fn: string, model: Sequential, perChannel: boolean): Map<string, QuantizedTensor> {
+export function quantizeWeights(fn: string, model: Sequential, perChannel: boolean, skip: ReadonlySet<string> = new Set()): Map<string, QuantizedTensor> {
   const params = model.namedParameters();
   const out = new Map<string, QuantizedTensor>();
   for (const [name, axis] of quantizableWeights(model)) {
+    if (skip.has(name)) continue;
     const v = params.get(name) as tf.Variable;
     const data = v.dataSync() as Float32Array;
     for (let i = 0; i < data.length; i++) {
@@ -91,11 +109,62 @@ export function activationParams(ranges: ActivationRanges, dtype: QuantDtype): M
   return out;
 }
 
+const SHAPE_ONLY = (m: Module): boolean => m instanceof Reshape || m instanceof Flatten || m instanceof MaxPool2d || m instanceof Dropout;
+
+/**
+ * The `'fused'` activation placement (see {@link QuantizeModelOptions.activationPlacement}) of a
+ * folded Sequential from the calibrated ranges of every tap.
+ */
+export function fusedActivationParams(model: Sequential, ranges: ActivationRanges, dtype: QuantDtype, floatWeights: ReadonlySet<string>): Map<string, QuantParams> {
+  const layers = model.layers;
+  const quantized = (i: number) => (layers[i] instanceof Linear || layers[i] instanceof Conv2d) && !floatWeights.has(`${i}.weight`);
+  const key = (t: number) => (t < 0 ? 'input' : String(t));
+  // Tap t (-1: the input, i: child i's output) is needed if a quantized layer consumes it
+  // directly or a quantized layer produces it (after a fused ReLU). Float values pass through
+  // shape-only layers in float and are quantized just before the layer that uses them.
+  const needed = (t: number): boolean => {
+    if (t >= 0 && quantized(t) && !(layers[t + 1] instanceof ReLU)) return true;
+    if (t >= 1 && layers[t] instanceof ReLU && quantized(t - 1)) return true;
+    return t + 1 < layers.length && quantized(t + 1);
+  };
+  const out = new Map<string, QuantParams>();
+  let cur: QuantParams | null = null;
+  for (let t = -1; t < layers.length; t++) {
+    if (t >= 0 && SHAPE_ONLY(layers[t]) && cur !== null) {
+      out.set(key(t), cur);
+      continue;
+    }
+    const r = ranges.get(key(t));
+    if (needed(t) && r !== undefined) {
+      cur = quantParamsFromRange(r, { dtype, scheme: 'asymmetric' });
+      out.set(key(t), cur);
+    } else cur = null;
+  }
+  return out;
+}
+
+/** Maps the caller's weight names (`'<child>.weight'`) to the folded copy's names; checks them. */
+function mapKeepFloat(fn: string, model: Sequential, names: unknown, indexMap: number[]): Set<string> {
+  if (names === undefined) return new Set();
+  if (!Array.isArray(names)) throw new TypeError(`${fn}: option 'keepFloat' must be a list of weight names, got ${describe(names)}`);
+  const valid = quantizableWeights(model);
+  const out = new Set<string>();
+  for (const n of names) {
+    const m = typeof n === 'string' ? /^(\d+)\.weight$/.exec(n) : null;
+    if (!m || !valid.has(n)) {
+      throw new ValueError(`${fn}: option 'keepFloat' must name Linear/Conv2d weights of the model (${[...valid.keys()].join(', ')}), got ${describe(n)}`, 'keepFloat');
+    }
+    out.add(`${indexMap[Number(m[1])]}.weight`);
+  }
+  return out;
+}
+
 /**
  * Post-training quantization of a Sequential to 8 bits. The model is copied with pruning
  * masks baked and batch norm folded (child indices of the copy are the keys used below);
  * the live model is not changed.
- * - `'static'`: weights int8 + activation ranges calibrated on `calibration` (input and every child output);
+ * - `'static'`: weights int8 + activation ranges calibrated on `calibration` (placed as
+ *   `activationPlacement` says: by default where onnxruntime's int8 kernels use them);
  * - `'dynamic'`: weights int8 only; activations are quantized per batch when the model runs.
  * @param model the trained model.
  * @param opts method, calibration data, calibration method, activation dtype, per-channel.
@@ -126,16 +195,21 @@ export function quantizeModel(model: Sequential, opts: QuantizeModelOptions): Qu
     const bad = data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new NonFiniteError(`${fn}: parameter '${name}' holds ${data[bad]} at index ${bad}; quantization needs finite weights`, name, bad);
   }
-  const { model: copy } = foldBatchNormMapped(model);
+  const placement = opts.activationPlacement ?? 'fused';
+  if (placement !== 'fused' && placement !== 'every-layer') {
+    throw new ValueError(`${fn}: option 'activationPlacement' must be 'fused' or 'every-layer', got ${describe(placement)}`, 'activationPlacement');
+  }
+  const { model: copy, indexMap } = foldBatchNormMapped(model);
   try {
-    const weights = quantizeWeights(fn, copy, opts.perChannel ?? true);
+    const keep = mapKeepFloat(fn, model, opts.keepFloat, indexMap);
+    const weights = quantizeWeights(fn, copy, opts.perChannel ?? true, keep);
     let activations = new Map<string, QuantParams>();
     if (method === 'static') {
       const cal = opts.calibration as { x: Float32Array; n: number };
       const ranges = calibrate(copy, cal.x, cal.n, { method: opts.calibrationMethod, percentile: opts.percentile });
-      activations = activationParams(ranges, activationDtype);
+      activations = placement === 'fused' ? fusedActivationParams(copy, ranges, activationDtype, keep) : activationParams(ranges, activationDtype);
     }
-    return { model: copy, weights, activations, bits: 8, method };
+    return { model: copy, weights, activations, bits: 8, method, floatWeights: [...keep] };
   } catch (e) {
     copy.dispose();
     throw e;
@@ -191,7 +265,7 @@ function runSimulated(qm: QuantizedModel, x: Tensor, weights: Map<string, Tensor
       const prefix = `${i}.`;
       const local = new Map<string, Tensor>();
       for (const [name, v] of all) if (name.startsWith(prefix)) local.set(name.slice(prefix.length), weights.get(name) ?? v);
-      const quantizable = layer instanceof Linear || layer instanceof Conv2d;
+      const quantizable = (layer instanceof Linear || layer instanceof Conv2d) && !(qm.floatWeights ?? []).includes(`${i}.weight`);
       if (qm.method === 'dynamic' && quantizable) h = fakeQuantize(h, dynamicParams(h));
       h = layer.apply(local, h, { training: false, parametrize: false });
       if (qm.method !== 'dynamic') h = fq(String(i), h);

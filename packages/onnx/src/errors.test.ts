@@ -163,4 +163,9 @@ describe('export checks name the layer and the rule', () => {
     weights.delete('2.weight');
     expectExportError(() => toOnnx({ ...qm, weights }), 'argument', '2: Linear(32→10)', /no quantized weight '2\.weight'/);
   });
+
+  test('floatWeights must not also carry quantized codes, and must be a list', () => {
+    expectExportError(() => toOnnx({ ...qm, floatWeights: ['2.weight'] }), 'argument', '2: Linear(32→10)', /'2\.weight' is listed in QuantizedModel\.floatWeights but also has quantized codes/);
+    expectExportError(() => toOnnx({ ...qm, floatWeights: '2.weight' as never }), 'argument', /^0: Linear/, /floatWeights must be a list of weight names, got/);
+  });
 });

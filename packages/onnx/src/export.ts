@@ -84,6 +84,8 @@ interface Val {
   layout: Layout;
   shape: number[];
   q?: { scale: number; zeroPoint: number };
+  /** Set by `qdq`: the DequantizeLinear output this value is (while unchanged). */
+  dq?: string;
 }
 
 const prod = (a: number[]) => a.reduce((p, d) => p * d, 1);
@@ -220,6 +222,25 @@ class Lowering {
     return d;
   }
 
+  /** Whether the QuantizedModel keeps this Linear/Conv2d weight in float32 (`floatWeights`). */
+  keepsFloat(name: string, layer: string): boolean {
+    const list = this.quant?.floatWeights;
+    if (list === undefined || list === null) return false;
+    if (!Array.isArray(list)) throw new OnnxExportError(`QuantizedModel.floatWeights must be a list of weight names, got ${describe(list)}`, { layer, rule: 'argument' });
+    if (!list.includes(name)) return false;
+    if (this.quant?.weights.has(name)) {
+      throw new OnnxExportError(`weight '${name}' is listed in QuantizedModel.floatWeights but also has quantized codes in 'weights'`, { layer, rule: 'argument' });
+    }
+    return true;
+  }
+
+  /** A float32 weight (counted as a weight even inside a quantized model). */
+  floatWeight(name: string, layer: string): Float32Array {
+    const d = this.param(name, layer, true);
+    if (this.quant) this.count(d, true);
+    return d;
+  }
+
   qweight(name: string, shape: number[], layer: string): QuantizedTensor {
     const q = this.quant?.weights.get(name);
     if (!q) {
@@ -273,11 +294,14 @@ class Lowering {
       });
     }
     const zp = zeroPointArray(p, layer, what);
+    // A value that is already the DequantizeLinear of the same parameters (e.g. after Dropout,
+    // an identity at inference) is left alone: a second Q/DQ pair would change nothing.
+    if (v.q && v.dq === v.name && v.q.scale === Math.fround(p.scale[0]) && v.q.zeroPoint === p.zeroPoint[0] && Number.isFinite(p.scale[0]) && p.scale[0] > 0) return v;
     const s = this.g.floatInit(`act.${key}.scale`, [], [p.scale[0]]);
     const z = this.g.init(`act.${key}.zero_point`, dtypeCode(zp), [], zp);
     const q = this.g.node('QuantizeLinear', [v.name, s, z], {}, 1, `act.${key}.quantized`);
     const dq = this.g.node('DequantizeLinear', [q, s, z], {}, 1, `act.${key}`);
-    return { ...v, name: dq, q: { scale: Math.fround(p.scale[0]), zeroPoint: p.zeroPoint[0] } };
+    return { ...v, name: dq, dq, q: { scale: Math.fround(p.scale[0]), zeroPoint: p.zeroPoint[0] } };
   }
 
   /** Bias as int32 DequantizeLinear (scale = input scale × weight scale) when the input is quantized; float otherwise. */
@@ -328,8 +352,8 @@ class Lowering {
     const dims = [m.inFeatures, m.outFeatures];
     const b = m.hasBias ? this.param(`${key}.bias`, layer) : null;
     let y: string;
-    if (this.mode === 'float') {
-      const w = this.g.floatInit(wname, dims, this.param(wname, layer, true), wname);
+    if (this.mode === 'float' || this.keepsFloat(wname, layer)) {
+      const w = this.g.floatInit(wname, dims, this.floatWeight(wname, layer), wname);
       y = this.g.node('MatMul', [x.name, w]);
       if (b) y = this.g.node('Add', [y, this.bias(`${key}.bias`, b, x, null)]);
     } else {
@@ -386,8 +410,8 @@ class Lowering {
     const wname = `${key}.weight`;
     const b = m.hasBias ? this.param(`${key}.bias`, layer) : null;
     let y: string;
-    if (this.mode === 'float') {
-      const wi = this.g.floatInit(wname, oihw, hwioToOihw(this.param(wname, layer, true), hwio), wname);
+    if (this.mode === 'float' || this.keepsFloat(wname, layer)) {
+      const wi = this.g.floatInit(wname, oihw, hwioToOihw(this.floatWeight(wname, layer), hwio), wname);
       y = this.g.node('Conv', b ? [x.name, wi, this.bias(`${key}.bias`, b, x, null)] : [x.name, wi], attrs);
     } else {
       this.param(wname, layer, true);

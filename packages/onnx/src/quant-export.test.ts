@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { ready, fit, Sequential } from '@x/tensor';
 import { quantizeModel, quantizedPredict, prepareQat, convertQat, disposeQuantizedModel, type QuantizedModel } from '@x/compress';
 import { buildOnnx, decodeOnnx } from './index.js';
@@ -36,7 +40,9 @@ describe('int8 exports of the MLP 784-300-100-10 agree with the TS simulation on
     const qm = quantizeModel(model, { method: 'static', calibration: calib() });
     const r = await check(qm, 2000, { exactSim: true });
     expect(r.info.variant).toBe('int8-static');
-    expect(r.info.ops).toMatchObject({ QuantizeLinear: 6, DequantizeLinear: 12, MatMul: 3, Add: 3 });
+    // 'fused' placement: Q/DQ at the input, after each ReLU and at the output (4), plus the
+    // DequantizeLinear of 3 weights and 3 int32 biases.
+    expect(r.info.ops).toMatchObject({ QuantizeLinear: 4, DequantizeLinear: 10, MatMul: 3, Add: 3 });
     // ≥ 0.995 argmax agreement is the bar; the int32-bias simulation is closer still
     expect(r.agree).toBeGreaterThanOrEqual(0.995);
     expect(r.exactAgree).toBeGreaterThanOrEqual(0.995);
@@ -53,6 +59,33 @@ describe('int8 exports of the MLP 784-300-100-10 agree with the TS simulation on
     // int8 weights: ~1/4 of the fp32 file
     expect(r.bytes.length / buildOnnx(model).bytes.length).toBeLessThan(0.3);
     disposeQuantizedModel(qm);
+  });
+
+  test("static QDQ is placed so that onnxruntime runs it as integer kernels only (no float MatMul, no requantization)", async () => {
+    const qm = quantizeModel(model, { method: 'static', calibration: calib() });
+    const every = quantizeModel(model, { method: 'static', calibration: calib(), activationPlacement: 'every-layer' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'x-onnx-opt-'));
+    const optimizedOps = async (q: QuantizedModel) => {
+      const file = path.join(dir, 'opt.onnx');
+      const s = await ort.InferenceSession.create(buildOnnx(q).bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, optimizedModelFilePath: file, logSeverityLevel: 3 });
+      await s.release();
+      const ops: Record<string, number> = {};
+      for (const n of decodeOnnx(fs.readFileSync(file)).graph.node) ops[n.op_type] = (ops[n.op_type] ?? 0) + 1;
+      return ops;
+    };
+    try {
+      // one QuantizeLinear at the input, three int8 GEMMs, one DequantizeLinear at the output
+      expect(await optimizedOps(qm)).toEqual({ QuantizeLinear: 1, QGemm: 3, DequantizeLinear: 1 });
+      // with every child output quantized, the pre-ReLU and post-ReLU scales differ and
+      // onnxruntime requantizes in float between the GEMMs
+      const e = await optimizedOps(every);
+      expect(e.QGemm).toBe(3);
+      expect(e.DequantizeLinear).toBeGreaterThan(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      disposeQuantizedModel(qm);
+      disposeQuantizedModel(every);
+    }
   });
 
   test('int8 activations (asymmetric int8) also export and agree', async () => {
@@ -106,6 +139,18 @@ describe('int8 CNN (batch norm folded by @x/compress)', () => {
     expect(rd.agree).toBeGreaterThanOrEqual(0.995);
     const ts = tsForward(model, mnist().test.images.slice(0, 500 * 784), 500, 784);
     expect(agreement(rs.ort, ts, 10)).toBeGreaterThanOrEqual(0.97);
+    // keepFloat: the first convolution stays a float Conv with float weights; the rest is int8
+    const qk = quantizeModel(model, { method: 'static', calibration: calib(200), keepFloat: ['1.weight'] });
+    const rk = await check(qk, 500);
+    const g = decodeOnnx(rk.bytes).graph;
+    const init = (name: string) => g.initializer.find((i: { name: string }) => i.name === name);
+    expect(init('1.weight')).toMatchObject({ data_type: 1, dims: [8, 1, 3, 3] });
+    expect(init('1.weight_quantized')).toBeUndefined();
+    expect(init('4.weight_quantized').data_type).toBe(3);
+    expect(rk.info.params).toBe(rs.info.params);
+    expect(rk.agree).toBeGreaterThanOrEqual(0.995);
+    expect(rk.diff).toBeLessThan(0.05);
+    disposeQuantizedModel(qk);
     disposeQuantizedModel(qs);
     disposeQuantizedModel(qd);
     model.dispose();
