@@ -128,16 +128,40 @@ def torch_mlp_epoch(args):
     return r
 
 
+def sklearn_gp_exact(args):
+    """Same work as ../src/cases/gp.ts: fixed RBF + White (optimizer=None), fit + predict(return_std)."""
+    import numpy as np
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, WhiteKernel
+    x = np.asarray(args["x"], dtype=np.float64)[:, None]
+    y = np.asarray(args["y"], dtype=np.float64)
+    xs = np.asarray(args["xs"], dtype=np.float64)[:, None]
+    kernel = RBF(float(args["lengthScale"])) + WhiteKernel(float(args["noiseLevel"]))
+    out = {}
+
+    def run():
+        g = GaussianProcessRegressor(kernel=kernel, optimizer=None).fit(x, y)
+        out["std"] = g.predict(xs, return_std=True)[1]
+        out["lml"] = g.log_marginal_likelihood_value_
+
+    r = timed(run, repeats=5, warmup=1)
+    s = out["std"]
+    r["details"] = {"logMarginalLikelihood": float(out["lml"]), "stdMean": float(s.mean()), "std0": float(s[0]),
+                    "stdMid": float(s[len(s) // 2]), "blas_threads": _blas_threads()}
+    return r
+
+
 REFERENCES = {
     "numpy-matmul-f32": numpy_matmul_f32,
     "numpy-cholesky-f64": numpy_cholesky_f64,
     "torch-mlp-epoch": torch_mlp_epoch,
+    "sklearn-gp-exact": sklearn_gp_exact,
 }
 
 
 def versions():
     v = {"python": sys.version.split()[0], "executable": sys.executable}
-    for name in ("numpy", "torch", "threadpoolctl"):
+    for name in ("numpy", "torch", "sklearn", "threadpoolctl"):
         try:
             v[name] = __import__(name).__version__
         except Exception as e:  # noqa: BLE001 - report what is missing, do not fail

@@ -172,7 +172,8 @@ describe('GaussianProcessRegressor: predictions and uncertainty', () => {
 
   it('clamps round-off negatives at the training inputs and counts them; zero tolerance throws NegativeVarianceError', () => {
     // Noise-free, well-conditioned K: at a training input the exact variance is 0 and the
-    // computed one is ±round-off (found empirically: 21 of these 60 come out negative).
+    // computed one is ±round-off or exactly 0 (found empirically: about half of these 60 come
+    // out negative, depending on the summation order). Every clamped one is reported as std 0.
     const rows = Array.from({ length: 60 }, (_, i) => [i]);
     const yy = rows.map(([v]) => Math.sin(v));
     const kernel = new ConstantKernel({ value: 3 }).mul(new RBF({ lengthScale: 1 }));
@@ -180,7 +181,7 @@ describe('GaussianProcessRegressor: predictions and uncertainty', () => {
     const p = gp.predict(rows, { returnStd: true });
     const clamped = gp.diagnostics.clampedVariances;
     expect(clamped).toBeGreaterThan(0);
-    expect(p.std!.filter((s) => s === 0).length).toBe(clamped);
+    expect(p.std!.filter((s) => s === 0).length).toBeGreaterThanOrEqual(clamped);
     for (const s of p.std!) expect(s).toBeLessThan(1e-7);
     const strict = new GaussianProcessRegressor({ kernel, optimizer: null, alpha: 0, negativeVarianceTol: 0 }).fit(rows, yy);
     expect(() => strict.predict(rows, { returnStd: true })).toThrow(NegativeVarianceError);

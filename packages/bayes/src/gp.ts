@@ -7,7 +7,7 @@
 import { NotFittedError, NotPositiveDefiniteError, Rng, ValueError, XError, assert, checkNumber, describe, linalg, type Mat } from '@x/tensor';
 import { checkCols, matToRows, rowsToMat, toMatrix, toVector, type MatrixLike } from './input.js';
 import { ConstantKernel, Kernel, RBF, kernelFromJSON, type KernelJSON } from './kernels.js';
-import { inverseSpd, solveLowerMany } from './inverse.js';
+import { inverseSpd } from './inverse.js';
 import { minimizeBounded, type MinimizeResult } from './optimize.js';
 import type { Prediction, PredictOptions } from './blr.js';
 
@@ -326,22 +326,32 @@ export class GaussianProcessRegressor {
     const out: Prediction = { mean };
     if (!opts.returnStd && !opts.returnCov) return out;
     const noise = opts.includeNoise ?? true;
-    // V = L⁻¹ K*ᵀ (n × m).
-    const V = solveLowerMany(s.L, linalg.transpose(Ks));
+    // W = K* L⁻ᵀ (m × n): row i is L⁻¹k(X, x_i), so var_i = k(x_i, x_i) − ‖W_i‖² (a multi-RHS
+    // triangular solve in @x/tensor's WebAssembly kernels).
+    const W = linalg.solveLowerRows(s.L, Ks, { check: false });
+    const Wd = W.data;
     const prior = s.kernel.diag(Xs, { noise });
     if (opts.returnStd) {
       const v = prior.slice();
-      for (let k = 0; k < n; k++) {
-        const r = k * m;
-        for (let i = 0; i < m; i++) v[i] -= V.data[r + i] * V.data[r + i];
+      for (let i = 0; i < m; i++) {
+        const r = i * n;
+        let q0 = 0;
+        let q1 = 0;
+        let j = 0;
+        for (; j + 1 < n; j += 2) {
+          q0 += Wd[r + j] * Wd[r + j];
+          q1 += Wd[r + j + 1] * Wd[r + j + 1];
+        }
+        if (j < n) q0 += Wd[r + j] * Wd[r + j];
+        v[i] -= q0 + q1;
       }
       this.checkVariance(fn, v, prior);
       out.std = v.map((t) => Math.sqrt(t) * yStd);
     }
     if (opts.returnCov) {
       const C = s.kernel.compute(Xs, null, { noise }).K;
-      const VtV = linalg.matmul(V, V, { transA: true });
-      for (let i = 0; i < C.data.length; i++) C.data[i] -= VtV.data[i];
+      const WWt = linalg.matmul(W, W, { transB: true });
+      for (let i = 0; i < C.data.length; i++) C.data[i] -= WWt.data[i];
       const d = new Float64Array(m);
       for (let i = 0; i < m; i++) d[i] = C.data[i * m + i];
       this.checkVariance(fn, d, prior);

@@ -5,7 +5,7 @@
  * time, so each row streamed from memory feeds four dot products (about 4× fewer loads, which
  * is what bounds this at n ≈ 700–2000 where the matrices no longer fit in cache).
  */
-import { linalg, type Mat } from '@x/tensor';
+import type { Mat } from '@x/tensor';
 
 export function inverseSpd(L: Mat): Mat {
   const n = L.rows;
@@ -95,43 +95,4 @@ export function inverseSpd(L: Mat): Mat {
     }
   }
   return { rows: n, cols: n, data: C };
-}
-
-/**
- * Solves L·V = B for a lower-triangular L (n × n) and many right-hand sides B (n × m), by row
- * blocks: each block of V first takes the update −L[I, 0:i0]·V[0:i0, :] as one matrix product
- * (@x/tensor's cache- and register-blocked `matmul`), then a small triangular solve. The
- * row-by-row substitution streams all of V once per row and is memory-bound (about 3× slower
- * at n = m = 2000).
- */
-export function solveLowerMany(L: Mat, B: Mat): Mat {
-  const n = L.rows;
-  const m = B.cols;
-  const V = B.data.slice();
-  const Ld = L.data;
-  const NB = 128;
-  for (let i0 = 0; i0 < n; i0 += NB) {
-    const i1 = Math.min(i0 + NB, n);
-    const nb = i1 - i0;
-    if (i0 > 0) {
-      const panel = new Float64Array(nb * i0);
-      for (let i = i0; i < i1; i++) panel.set(Ld.subarray(i * n, i * n + i0), (i - i0) * i0);
-      const U = linalg.matmul({ rows: nb, cols: i0, data: panel }, { rows: i0, cols: m, data: V.subarray(0, i0 * m) });
-      const off = i0 * m;
-      const u = U.data;
-      for (let t = 0; t < u.length; t++) V[off + t] -= u[t];
-    }
-    for (let i = i0; i < i1; i++) {
-      const ri = i * m;
-      for (let k = i0; k < i; k++) {
-        const l = Ld[i * n + k];
-        if (l === 0) continue;
-        const rk = k * m;
-        for (let j = 0; j < m; j++) V[ri + j] -= l * V[rk + j];
-      }
-      const inv = 1 / Ld[i * n + i];
-      for (let j = 0; j < m; j++) V[ri + j] *= inv;
-    }
-  }
-  return { rows: n, cols: m, data: V };
 }

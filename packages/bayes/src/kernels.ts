@@ -470,10 +470,40 @@ function radial(name: string, p: Param, X: Mat, Y: Mat | null | undefined, opts:
   const nd = ls.length;
   const grads: Mat[] = grad ? Array.from({ length: nd }, () => zeros(n, m)) : [];
   const Kd = K.data;
+  if (nd === 1 && Y && !grad) {
+    // Cross-covariance (prediction): distances and k in one pass, no n × m distance array.
+    const il2 = 1 / (ls[0] * ls[0]);
+    const d = X.cols;
+    const A = X.data;
+    const Bd = Y.data;
+    for (let i = 0; i < n; i++) {
+      const r = i * m;
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let k = 0; k < d; k++) {
+          const t = A[i * d + k] - Bd[j * d + k];
+          s += t * t;
+        }
+        Kd[r + j] = radialK(kind, s * il2);
+      }
+    }
+    return { K, grads };
+  }
   if (nd === 1) {
     const D = sqDist(X, Y);
     const il2 = 1 / (ls[0] * ls[0]);
-    if (!grad) {
+    if (!grad && !Y) {
+      // Symmetric: one exp per pair (j ≤ i), mirrored.
+      for (let i = 0; i < n; i++) {
+        const r = i * n;
+        for (let j = 0; j < i; j++) {
+          const k = radialK(kind, D[r + j] * il2);
+          Kd[r + j] = k;
+          Kd[j * n + i] = k;
+        }
+        Kd[r + i] = radialK(kind, D[r + i] * il2);
+      }
+    } else if (!grad) {
       for (let i = 0; i < D.length; i++) Kd[i] = radialK(kind, D[i] * il2);
     } else {
       const G = grads[0].data;

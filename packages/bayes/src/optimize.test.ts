@@ -1,6 +1,6 @@
 import { Rng, linalg } from '@x/tensor';
 import { expectClose } from '@x/test-utils';
-import { inverseSpd, solveLowerMany } from './inverse.js';
+import { inverseSpd } from './inverse.js';
 import { minimizeBounded } from './optimize.js';
 
 describe('minimizeBounded (projected L-BFGS)', () => {
@@ -49,15 +49,5 @@ describe('inverseSpd', () => {
     const inv = inverseSpd(L);
     expectClose(inv.data, linalg.inverseFromCholesky(L).data, { rtol: 1e-10, atol: 1e-12 });
     expectClose(linalg.matmul(A, inv).data, linalg.eye(n).data, { atol: 1e-8 });
-  });
-});
-
-describe('solveLowerMany', () => {
-  it.each([[5, 3], [130, 7], [300, 260]])('equals linalg.solveTriangular (n = %i, m = %i)', (n, m) => {
-    const rng = new Rng(n + m);
-    const B0 = linalg.mat(n, n, Array.from({ length: n * n }, () => rng.normal()));
-    const { L } = linalg.cholesky(linalg.addDiagonal(linalg.matmul(B0, B0, { transB: true }), 1));
-    const B = linalg.mat(n, m, Array.from({ length: n * m }, () => rng.normal()));
-    expectClose(solveLowerMany(L, B).data, linalg.solveTriangular(L, B, { lower: true }).data, { rtol: 1e-9, atol: 1e-11 });
   });
 });

@@ -14,6 +14,7 @@ import {
   matmul,
   matvec,
   scale,
+  solveLowerRows,
   solveTriangular,
   sub,
   toRows,
@@ -407,5 +408,58 @@ describe('triangular solves and Cholesky-based helpers', () => {
     expect(() => solveTriangular(eye(2), new Float64Array([1, Number.NaN]), { lower: true })).toThrow(NonFiniteError);
     expect(() => solveTriangular(eye(2), new Float64Array(2), {} as { lower: boolean })).toThrow(TypeError);
     expect(() => choleskySolve(L, new Float64Array(2))).toThrow(ShapeError);
+  });
+});
+
+describe('solveLowerRows (right-hand sides as rows, X·Lᵀ = B)', () => {
+  // n < 128 runs the plain-JS path; n ≥ 128 the WebAssembly kernels, with n not a multiple of
+  // 4 or of the 64-wide block, odd row counts (the last row outside the kernel's row pairs)
+  // and, at n = 300 / m = 29000, more rows than one kernel chunk ((1 << 23) / 300 = 27962).
+  it.each([[5, 3], [70, 4], [130, 7], [203, 9], [257, 1], [300, 64]])(
+    'equals the column solve of solveTriangular, transposed, to 1e-12 (n = %i, m = %i)',
+    (n, m) => {
+      const rng = new Rng(n * 31 + m);
+      const A = randomSpd(rng, n);
+      const { L } = cholesky(A);
+      const B = randomMat(rng, m, n);
+      const X = solveLowerRows(L, B);
+      expect([X.rows, X.cols]).toEqual([m, n]);
+      const ref = transpose(solveTriangular(L, transpose(B), { lower: true }));
+      // Same substitution in another order: round-off differences only (|X| ~ 0.1, L well conditioned).
+      expectClose(X.data, ref.data, { rtol: 1e-12, atol: 1e-13 });
+    },
+  );
+
+  it('handles more rows than one kernel chunk (n = 300, m = 29000) with the residual of X·Lᵀ below 1e-12', () => {
+    const n = 300;
+    const m = 29000;
+    const rng = new Rng(9);
+    const { L } = cholesky(randomSpd(rng, n));
+    // Cheap deterministic right-hand sides (8.7 million normals would dominate the test's time).
+    const B = mat(m, n, Float64Array.from({ length: m * n }, (_, t) => Math.sin(t * 0.7)));
+    const X = solveLowerRows(L, B, { check: false });
+    // Check a few rows far apart (the first, both sides of the chunk boundary, the last).
+    for (const i of [0, 27961, 27962, 27963, m - 1]) {
+      const x = X.data.subarray(i * n, (i + 1) * n);
+      expectClose(matvec(L, x), B.data.subarray(i * n, (i + 1) * n), 1e-12);
+    }
+  });
+
+  it('ignores the upper triangle of L', () => {
+    const rng = new Rng(3);
+    const n = 140;
+    const { L } = cholesky(randomSpd(rng, n));
+    const P = mat(n, n, L.data.slice());
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) P.data[i * n + j] = 1e6;
+    const B = randomMat(rng, 5, n);
+    expectClose(solveLowerRows(P, B).data, solveLowerRows(L, B).data, 0);
+  });
+
+  it('rejects bad inputs with named errors', () => {
+    expect(() => solveLowerRows(eye(3), mat(2, 4))).toThrow(/solveLowerRows: argument 'B' must have 3 columns/);
+    expect(() => solveLowerRows(mat(2, 3), mat(2, 3))).toThrow(ShapeError);
+    expect(() => solveLowerRows(fromRows([[1, 0], [1, 0]]), mat(1, 2))).toThrow(/argument 'L' is singular/);
+    expect(() => solveLowerRows(eye(2), fromRows([[1, Number.NaN]]))).toThrow(NonFiniteError);
+    expect(solveLowerRows(eye(2), mat(0, 2)).rows).toBe(0);
   });
 });

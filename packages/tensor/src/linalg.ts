@@ -850,6 +850,104 @@ export function solveTriangular(L: Mat, b: Mat | Float64Array, opts: TriangularO
   return b instanceof Float64Array ? x : { rows: L.rows, cols: m, data: x };
 }
 
+/**
+ * Solves many right-hand sides stored as ROWS against a lower-triangular factor: returns `X`
+ * (m × n) with `X·Lᵀ = B`, i.e. row i of X is `L⁻¹·bᵢ` for row bᵢ of B. This is the shape of a
+ * Gaussian process's predictive variance, var(x*) = k(x*, x*) − ‖L⁻¹k*‖², where B = K(X*, X)
+ * holds one test point per row: the squared row norms of X are what is subtracted.
+ *
+ * It is the lower block of a bordered Cholesky factorisation, so it runs the Cholesky's own
+ * WebAssembly f64x2 kernels (the 2×4 block update and the two-row solve, linalg-wasm.ts) over
+ * the rows of B, block column by block column (m·n²/2 multiply-adds, at the factorisation's
+ * speed); rows are processed in chunks so the kernel memory stays ≤ ~64 MiB beyond L. Without
+ * WebAssembly SIMD, or for n < 128, plain-JS forward substitution along rows.
+ *
+ * @param L - Lower-triangular factor, `n × n`, with a non-zero diagonal (only the lower triangle is read).
+ * @param B - Right-hand sides as rows, `m × n`.
+ * @param opts - `check` (default true): check that `L`'s lower triangle and `B` are finite.
+ * @returns A new `m × n` matrix X = B·L⁻ᵀ.
+ * @throws ShapeError if `L` is not square or `B` does not have `n` columns.
+ * @throws ValueError if a diagonal entry of `L` is zero.
+ * @throws NonFiniteError if `L` or `B` holds NaN or ±Infinity (with `check`).
+ * @example
+ * const { L } = cholesky(K);                  // K = K(X, X) + noise
+ * const W = solveLowerRows(L, Kstar);         // Kstar = K(X*, X), one row per test point
+ * // predictive variance of test point i: k(x_i, x_i) − Σ_j W[i][j]²
+ */
+export function solveLowerRows(L: Mat, B: Mat, opts: { check?: boolean } = {}): Mat {
+  const fn = 'solveLowerRows';
+  checkSquare(fn, 'L', L);
+  checkMat(fn, 'B', B);
+  const n = L.rows;
+  const m = B.rows;
+  assert(
+    B.cols === n,
+    () => new ShapeError(`${fn}: argument 'B' must have ${n} columns (one per row of 'L'), got shape [${B.rows},${B.cols}]`, { expected: `[m,${n}]`, received: shapeOf(B) }),
+  );
+  const check = opts.check ?? true;
+  checkTriangle(fn, L, true, check);
+  if (check) checkFinite64(fn, 'B', B.data);
+  const out = new Float64Array(m * n);
+  if (m === 0 || n === 0) return { rows: m, cols: n, data: out };
+  const kernel = n >= 2 * NB ? simdKernel() : undefined;
+  if (!kernel) {
+    const T = L.data;
+    out.set(B.data);
+    for (let i = 0; i < m; i++) {
+      const r = i * n;
+      for (let j = 0; j < n; j++) out[r + j] = (out[r + j] - dot(T, j * n, out, r, j)) / T[j * n + j];
+    }
+    return { rows: m, cols: n, data: out };
+  }
+  // Kernel memory: [L (n·n) | a chunk of B's rows (chunk·n) | 1/diagonal of one block (NB)].
+  const chunk = Math.max(2, Math.min(m + (m & 1), Math.floor((1 << 23) / n) & ~1));
+  const all = kernel.view(n * n + chunk * n + NB);
+  const w = all.subarray(0, n * n + chunk * n);
+  const invOffset = n * n + chunk * n;
+  const invDiag = all.subarray(invOffset, invOffset + NB);
+  const T = L.data;
+  for (let i = 0; i < n; i++) w.set(T.subarray(i * n, i * n + i + 1), i * n);
+  for (let r0 = 0; r0 < m; r0 += chunk) {
+    const rows = Math.min(chunk, m - r0);
+    w.set(B.data.subarray(r0 * n, (r0 + rows) * n), n * n);
+    solveRowsSimd(kernel, w, n, n, n + rows, invDiag, invOffset * 8);
+    out.set(w.subarray(n * n, n * n + rows * n), r0 * n);
+  }
+  return { rows: m, cols: n, data: out };
+}
+
+/** Rows [i0, i1) of `w` (below the factor L in rows [0, n)) become L⁻¹ applied to them, in place. */
+function solveRowsSimd(kernel: SimdKernel, w: Float64Array, n: number, i0: number, i1: number, invDiag: Float64Array, invByte: number): void {
+  const iPairs = i0 + ((i1 - i0) & ~1);
+  for (let k0 = 0; k0 < n; k0 += NB) {
+    const k1 = Math.min(k0 + NB, n);
+    const j4 = k0 + ((k1 - k0) & ~3);
+    for (let kb = 0; kb < k0; kb += KC) {
+      // kb is a multiple of KC and k0 of NB, so the chunk length is a multiple of 4 as the kernel needs.
+      const ke = Math.min(kb + KC, k0);
+      const len = ke - kb;
+      if (j4 > k0 && iPairs > i0) kernel.upd(0, n, i0, iPairs, k0, j4, kb, ke);
+      for (let i = i0; i < iPairs; i++) {
+        const r = i * n;
+        for (let j = j4; j < k1; j++) w[r + j] -= dot(w, r + kb, w, j * n + kb, len);
+      }
+      if (iPairs < i1) {
+        const r = iPairs * n;
+        for (let j = k0; j < k1; j++) w[r + j] -= dot(w, r + kb, w, j * n + kb, len);
+      }
+    }
+    for (let j = k0; j < k1; j++) invDiag[j - k0] = 1 / w[j * n + j];
+    if (iPairs > i0) kernel.solve(0, n, k0, k1, i0, iPairs, invByte);
+    if (iPairs < i1) {
+      const r = iPairs * n + k0;
+      for (let j = k0; j < k1; j++) {
+        const len = j - k0;
+        w[r + len] = (w[r + len] - dot(w, r, w, j * n + k0, len)) * invDiag[len];
+      }
+    }
+  }
+}
+
 function rhsCopy(fn: string, n: number, b: unknown): { x: Float64Array; m: number } {
   if (b instanceof Float64Array) {
     assert(b.length === n, () => new ShapeError(`${fn}: argument 'b' must have length ${n}, got ${b.length}`, { expected: `[${n}]`, received: [b.length] }));

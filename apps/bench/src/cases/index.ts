@@ -2,3 +2,4 @@
 import './matmul.js';
 import './mlp.js';
 import './cholesky.js';
+import './gp.js';
