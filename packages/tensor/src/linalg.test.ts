@@ -9,6 +9,7 @@ import {
   diag,
   eye,
   fromRows,
+  gram,
   inverseFromCholesky,
   mat,
   matmul,
@@ -461,5 +462,21 @@ describe('solveLowerRows (right-hand sides as rows, X·Lᵀ = B)', () => {
     expect(() => solveLowerRows(fromRows([[1, 0], [1, 0]]), mat(1, 2))).toThrow(/argument 'L' is singular/);
     expect(() => solveLowerRows(eye(2), fromRows([[1, Number.NaN]]))).toThrow(NonFiniteError);
     expect(solveLowerRows(eye(2), mat(0, 2)).rows).toBe(0);
+  });
+});
+
+describe('gram (AᵀA)', () => {
+  it('gives [[10, 14], [14, 20]] for [[1, 2], [3, 4]]', () => {
+    expect(toRows(gram(fromRows([[1, 2], [3, 4]])))).toEqual([[10, 14], [14, 20]]);
+  });
+  // (rows, cols): the JS path (cols < 8 or rows < 64) and the WebAssembly one, with cols and
+  // rows not multiples of 4, more than one 64-row block and more than one 128-wide chunk.
+  it.each([[10, 3], [63, 9], [64, 8], [301, 7 + 64], [1000, 131]])('equals matmul(aᵀ, a) to 1e-12 relative (rows = %i, cols = %i)', (r, c) => {
+    const rng = new Rng(r + 7 * c);
+    const A = randomMat(rng, r, c);
+    const G = gram(A);
+    const ref = matmul(A, A, { transA: true });
+    expectClose(G.data, ref.data, { rtol: 1e-12, atol: 1e-12 * r });
+    for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) expect(G.data[i * c + j]).toBe(G.data[j * c + i]);
   });
 });
