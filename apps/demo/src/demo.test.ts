@@ -76,14 +76,68 @@ describe('pnpm demo --quick', () => {
     for (const v of variants) {
       // Quick mode trains less, but export and inference are the same code as the full run.
       expect({ name: v.name, agreement: v.agreement >= 0.995 }).toEqual({ name: v.name, agreement: true });
+      // The ORT accuracy is the TS accuracy up to the digits where they disagree.
+      expect(Math.abs(v.ortAccuracy - v.tsAccuracy)).toBeLessThanOrEqual(1 - v.agreement + 1e-12);
     }
     const byName = new Map(variants.map((v) => [v.name, v]));
-    expect(byName.get('fp32')!.maxAbsDiff).toBeLessThanOrEqual(1e-4);
-    expect(byName.get('cnn-fp32')!.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+    for (const n of ['fp32', 'cnn-fp32', 'pruned-90', 'structured-50', 'lottery', 'distilled']) {
+      // float graphs: the same arithmetic up to summation order
+      expect({ n, agreement: byName.get(n)!.agreement >= 0.999, diff: byName.get(n)!.maxAbsDiff <= 1e-4 }).toEqual({ n, agreement: true, diff: true });
+    }
     // Even with quick training the digits are learned: far above chance (0.1).
     expect(byName.get('fp32')!.ortAccuracy).toBeGreaterThan(0.85);
+    expect(byName.get('cnn-fp32')!.ortAccuracy).toBeGreaterThan(0.85);
+  });
+
+  test('the size claims hold even in quick mode (they do not depend on how long it trained)', () => {
+    const byName = new Map((results.compress.variants as Variant[]).map((v) => [v.name, v]));
+    const fp = byName.get('fp32')!;
+    // every variant of the MLP counts the same parameter entries as the fp32 model, except the smaller ones
+    for (const n of ['pruned-90', 'lottery', 'int8-static', 'int8-dynamic', 'int8-qat', 'pruned-90-int8']) expect({ n, params: byName.get(n)!.params }).toEqual({ n, params: fp.params });
+    // 784-150-50-10 after removing half of each hidden layer
+    expect(byName.get('structured-50')!.params).toBe(784 * 150 + 150 + 150 * 50 + 50 + 50 * 10 + 10);
+    expect(byName.get('structured-50')!.bytes).toBeLessThanOrEqual(0.55 * fp.bytes);
+    for (const n of ['int8-static', 'int8-dynamic', 'int8-qat']) expect({ n, ratio: byName.get(n)!.bytes / fp.bytes <= 0.3 }).toEqual({ n, ratio: true });
+    expect(byName.get('cnn-int8-static')!.bytes).toBeLessThanOrEqual(0.3 * byName.get('cnn-fp32')!.bytes);
     const pruned = byName.get('pruned-90')!;
     expect(pruned.nonzeroParams / pruned.params).toBeLessThanOrEqual(0.105);
+    // symmetric int8 keeps the pruned zeros exact zeros
+    expect(byName.get('pruned-90-int8')!.nonzeroParams).toBeLessThanOrEqual(pruned.nonzeroParams);
+    expect(byName.get('pruned-90-int8')!.gzipBytes).toBeLessThanOrEqual(0.1 * fp.bytes);
+    // quantization costs little accuracy even after short training (the full run asks 0.5 point)
+    for (const n of ['int8-static', 'int8-dynamic', 'int8-qat']) {
+      expect({ n, drop: fp.ortAccuracy - byName.get(n)!.ortAccuracy <= 0.01 }).toEqual({ n, drop: true });
+    }
+  });
+
+  test('records the pruning curves, per-layer sparsity, the latency plan and the claim checks', () => {
+    const c = results.compress;
+    const series = new Set(c.accuracyVsSparsity.map((p: { series: string }) => p.series));
+    expect([...series].sort()).toEqual(
+      ['gradual: end of each fine-tuning epoch', 'gradual: right after each pruning step', 'lottery ticket rounds (rewound, retrained)', 'one-shot, no fine-tuning'].sort(),
+    );
+    for (const p of c.accuracyVsSparsity) {
+      expect(p.sparsity).toBeGreaterThanOrEqual(0);
+      expect(p.sparsity).toBeLessThan(1);
+      expect(p.accuracy).toBeGreaterThan(0);
+      expect(p.accuracy).toBeLessThanOrEqual(1);
+    }
+    // global pruning: the per-layer fractions average (weighted by size) to the overall 90 %
+    for (const variant of ['pruned-90', 'lottery']) {
+      const rows = c.layerSparsity.filter((r: { variant: string }) => r.variant === variant);
+      // the three Linear weights of 784-300-100-10
+      expect(rows.map((r: { weights: number }) => r.weights)).toEqual([784 * 300, 300 * 100, 100 * 10]);
+      for (const r of rows) expect(r.sparsity > 0 && r.sparsity < 1).toBe(true);
+    }
+    const p90 = c.layerSparsity.filter((r: { variant: string }) => r.variant === 'pruned-90');
+    const zeros = p90.reduce((a: number, r: { weights: number; sparsity: number }) => a + r.weights * r.sparsity, 0);
+    const weights = p90.reduce((a: number, r: { weights: number }) => a + r.weights, 0);
+    expect(weights).toBe(784 * 300 + 300 * 100 + 100 * 10);
+    expect(Math.abs(zeros - Math.round(0.9 * weights))).toBeLessThan(1e-6 * weights);
+    expect(c.gradualPruning.length).toBeGreaterThan(0);
+    expect(c.latency).toMatchObject({ rounds: expect.any(Number), repsPerRound: expect.any(Number), threads: expect.any(Number) });
+    expect(c.checks.length).toBeGreaterThanOrEqual(17);
+    for (const k of c.checks) expect(typeof k.pass === 'boolean' && typeof k.claim === 'string' && typeof k.value === 'string').toBe(true);
   });
 
   test('shows progress while it works', () => {
@@ -129,8 +183,19 @@ describe('pnpm demo --quick', () => {
       for (const f of figures) {
         expect({ title: f.title, drawn: f.w > 50 && f.h > 50 && f.marks > 5 }).toEqual({ title: f.title, drawn: true });
       }
+      const titles = figures.map((f) => f.title);
+      for (const t of ['Accuracy against file size', 'Accuracy against sparsity', 'Per-layer sparsity']) expect(titles).toContain(t);
+      // every point / bar is drawn: one symbol per variant, one per measured (sparsity, accuracy), one bar per layer and variant
+      const marks = async (title: string, selector: string) =>
+        page.$eval(`figure.plot[data-title="${title}"]`, (f, sel) => f.querySelectorAll(sel).length, selector);
+      const c = results.compress;
+      expect(await marks('Accuracy against file size', 'g.mark-symbol.role-mark path')).toBe(VARIANTS.length);
+      expect(await marks('Accuracy against sparsity', 'g.mark-symbol.role-mark path')).toBe(c.accuracyVsSparsity.length);
+      expect(await marks('Per-layer sparsity', 'g.mark-rect.role-mark path')).toBe(c.layerSparsity.length);
       const rows = await page.$$eval('#compress table:first-of-type tbody tr', (rs) => rs.length);
       expect(rows).toBe(VARIANTS.length);
+      const checkRows = await page.$$eval('#compress table:nth-of-type(2) tbody tr', (rs) => rs.length);
+      expect(checkRows).toBe(c.checks.length);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

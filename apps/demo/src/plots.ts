@@ -99,3 +99,36 @@ export function histogram(title: string, xTitle: string, series: Record<string, 
     },
   } as TopLevelSpec;
 }
+
+/** Horizontal bars of the fraction of zero weights per layer, one bar per variant in each layer's group. */
+export function layerSparsityBars(rows: { variant: string; layer: string; sparsity: number }[]): TopLevelSpec {
+  return {
+    ...base,
+    title: 'Sparsity of each layer after unstructured pruning',
+    data: { values: rows },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'layer', type: 'nominal', sort: null, title: null, axis: { labelLimit: 260 } },
+      x: { field: 'sparsity', type: 'quantitative', scale: { domain: [0, 1] }, title: 'fraction of weights that are zero' },
+      yOffset: { field: 'variant' },
+      color: { field: 'variant', type: 'nominal', title: null },
+    },
+  } as TopLevelSpec;
+}
+
+/** Accuracy against sparsity, one line per series connecting its points in the given (time) order, with the legend below so long series names fit. */
+export function accuracySparsityLines(title: string, rows: { series: string; x: number; y: number }[]): TopLevelSpec {
+  return {
+    ...base,
+    width: 480,
+    title,
+    data: { values: rows.map((r, i) => ({ ...r, i })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      order: { field: 'i', type: 'quantitative' },
+      x: { field: 'x', type: 'quantitative', title: 'fraction of Linear weights that are zero', scale: { domain: [0, 1] } },
+      y: { field: 'y', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 } },
+    },
+  } as TopLevelSpec;
+}
