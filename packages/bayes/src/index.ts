@@ -34,3 +34,10 @@ export {
 export type { Bounds, Hyperparameter, KernelValue, ComputeOptions, KernelJSON } from './kernels.js';
 export { minimizeBounded } from './optimize.js';
 export type { Objective, MinimizeOptions, MinimizeResult } from './optimize.js';
+export { VAE, softClamp } from './vae.js';
+export type { VAEOptions, VaeEvaluation } from './vae.js';
+export { BayesianMLP, localReparamMoments, gaussianWeightKl } from './bnn.js';
+export type { BayesianMLPOptions, BnnEpochInfo, BnnPrediction, BnnPredictOptions } from './bnn.js';
+export { expectedCalibrationError, negativeLogLikelihood, predictiveEntropy } from './calibration.js';
+export type { CalibrationBin, CalibrationResult } from './calibration.js';
+export type { RowsLike } from './nn-data.js';
