@@ -205,6 +205,16 @@ describe('GaussianProcessRegressor: predictions and uncertainty', () => {
     for (const v of [...p.std!, gp.logMarginalLikelihoodValue]) expect(Number.isFinite(v)).toBe(true);
   });
 
+  it('treats a constant target whose computed std is round-off (not exactly 0) as constant with normalizeY', () => {
+    // The mean of thirty 4.2s is not exactly 4.2 in float64: the population std comes out
+    // ~1e-15, and dividing by it would turn the targets into ±1 noise.
+    const xs = Array.from({ length: 30 }, (_, i) => [i / 3]);
+    const yc = new Array<number>(30).fill(4.2);
+    const gp = new GaussianProcessRegressor({ kernel: new RBF().add(new WhiteKernel({ noiseLevel: 0.1 })), normalizeY: true }).fit(xs, yc);
+    expect(gp.diagnostics.yStd).toBe(1);
+    expectClose(gp.predict([[1.5], [40]]).mean, [4.2, 4.2], { rtol: 1e-12 });
+  });
+
   it('draws seeded posterior samples whose moments approach the predictive ones', () => {
     const gp = new GaussianProcessRegressor({ kernel: new RBF().add(new WhiteKernel({ noiseLevel: 0.01 })), optimizer: null }).fit(X, y);
     const xs = [[0.5], [2.5], [6]];
@@ -253,6 +263,7 @@ describe('GaussianProcessRegressor: predictions and uncertainty', () => {
     expect(() => new RBF({ lengthScale: 1e-7 })).toThrow(/outside 'lengthScaleBounds'/);
     gp.fit(X, y);
     expect(() => gp.predict([[1, 2]])).toThrow(/must have 1 columns/);
+    expect(() => gp.predict([[0.5], [Infinity]])).toThrow(/predict: argument 'x' must hold finite numbers, got Infinity at row 1, column 0/);
     expect(() => gp.logMarginalLikelihood([1, 2, 3])).toThrow(ShapeError);
     expect(() => gp.sampleY(X, 0)).toThrow(ValueError);
   });

@@ -5,7 +5,7 @@
  * quasi-Newton method from the kernel's initial values plus seeded random restarts.
  */
 import { NotFittedError, NotPositiveDefiniteError, Rng, ValueError, XError, assert, checkNumber, describe, linalg, type Mat } from '@x/tensor';
-import { checkCols, matToRows, rowsToMat, toMatrix, toVector, type MatrixLike } from './input.js';
+import { checkCols, matToRows, rowsToMat, standardizeInPlace, toMatrix, toVector, type MatrixLike } from './input.js';
 import { ConstantKernel, Kernel, RBF, kernelFromJSON, type KernelJSON } from './kernels.js';
 import { inverseSpd } from './inverse.js';
 import { minimizeBounded, type MinimizeResult } from './optimize.js';
@@ -183,16 +183,7 @@ export class GaussianProcessRegressor {
     if (typeof a !== 'number' && a.length !== n) throw new ValueError(`${fn}: option 'alpha' has ${a.length} entries but 'x' has ${n} rows`, 'alpha');
     let yMean = 0;
     let yStd = 1;
-    if (this.opts.normalizeY) {
-      for (let i = 0; i < n; i++) yMean += Y[i];
-      yMean /= n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (Y[i] - yMean) ** 2;
-      const s = Math.sqrt(v / n);
-      // A constant target has std 0: centre only (as scikit-learn), never divide by 0.
-      yStd = s > 0 ? s : 1;
-      for (let i = 0; i < n; i++) Y[i] = (Y[i] - yMean) / yStd;
-    }
+    if (this.opts.normalizeY) ({ mean: yMean, std: yStd } = standardizeInPlace(Y));
     let kernel = this.opts.kernel;
     const runs: GpDiagnostics['optimizerRuns'] = [];
     const theta0 = kernel.theta;

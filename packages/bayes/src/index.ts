@@ -16,6 +16,8 @@ export type {
 export type { MatrixLike } from './input.js';
 export { GaussianProcessRegressor, NegativeVarianceError } from './gp.js';
 export type { GaussianProcessRegressorOptions, GpDiagnostics, GpJSON } from './gp.js';
+export { SparseGaussianProcessRegressor } from './sparse.js';
+export type { SparseGaussianProcessRegressorOptions, SparseGpDiagnostics, SparseGpJSON } from './sparse.js';
 export {
   Kernel,
   Sum,

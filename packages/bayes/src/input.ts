@@ -134,3 +134,25 @@ export function rowsToMat(rows: number[][], cols: number): Mat {
   rows.forEach((r, i) => data.set(r, i * cols));
   return { rows: rows.length, cols, data };
 }
+
+/**
+ * Mean and population std for `normalizeY`, standardising `y` in place. A constant target
+ * (std at round-off level: ≤ 1e-12 of the largest |y|, since the mean of equal numbers is not
+ * always exactly that number) is only centred (std reported as 1), so nothing is divided by ~0.
+ */
+export function standardizeInPlace(y: Float64Array): { mean: number; std: number } {
+  const n = y.length;
+  let mean = 0;
+  let big = 0;
+  for (let i = 0; i < n; i++) {
+    mean += y[i];
+    big = Math.max(big, Math.abs(y[i]));
+  }
+  mean /= n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += (y[i] - mean) ** 2;
+  const s = Math.sqrt(v / n);
+  const std = s > 1e-12 * big ? s : 1;
+  for (let i = 0; i < n; i++) y[i] = (y[i] - mean) / std;
+  return { mean, std };
+}
