@@ -132,3 +132,28 @@ export function accuracySparsityLines(title: string, rows: { series: string; x: 
     },
   } as TopLevelSpec;
 }
+
+/**
+ * A predictive mean with its band (e.g. 95 %), optionally the observations as points: the
+ * band is an area from `lo` to `hi`, the mean a line, both over `x`.
+ */
+export function bandPlot(
+  title: string,
+  xTitle: string,
+  yTitle: string,
+  band: { x: number; mean: number; lo: number; hi: number }[],
+  points: { x: number; y: number }[] = [],
+  bandLabel = '95 % band',
+): TopLevelSpec {
+  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
+  return {
+    ...base,
+    width: 520,
+    title,
+    layer: [
+      { data: { values: points.map((p) => ({ ...p, what: 'observed' })) }, mark: { type: 'point', size: 6, opacity: 0.5 }, encoding: { x, y: { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } }, color: { field: 'what', type: 'nominal', title: null } } },
+      { data: { values: band.map((b) => ({ ...b, what: bandLabel })) }, mark: { type: 'area', opacity: 0.3 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'what', type: 'nominal', title: null } } },
+      { data: { values: band.map((b) => ({ ...b, what: 'predictive mean' })) }, mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color: { field: 'what', type: 'nominal', title: null } } },
+    ],
+  } as TopLevelSpec;
+}
