@@ -138,7 +138,7 @@ describe('BayesianMLP on real digits (small)', () => {
 
   it('learns the digits, with predictive std > 0, probabilities that sum to 1 and a KL that matches its posterior', async () => {
     const epochs: number[] = [];
-    const bnn = await new BayesianMLP({ ...opts, onEpochEnd: (e, info) => epochs.push(info.loss) }).fit(xTr, yTr);
+    const bnn = await new BayesianMLP({ ...opts, onEpochEnd: (_e, info) => epochs.push(info.loss) }).fit(xTr, yTr);
     expect(epochs).toHaveLength(3);
     expect(epochs[2]).toBeLessThan(epochs[0]);
     const p = bnn.predict(xTe, { samples: 10, seed: 2 });

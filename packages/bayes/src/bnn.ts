@@ -16,9 +16,9 @@ export interface BayesianMLPOptions {
   hiddenSizes?: number[];
   /** Number of classes (default: largest training label + 1). */
   numClasses?: number;
-  /** Standard deviation s of the prior N(0, s²) on every weight and bias (default 0.1). */
+  /** Standard deviation s of the prior N(0, s²) on every weight and bias (default 1). */
   priorStd?: number;
-  /** Initial posterior standard deviation σ of every weight (default 1e-3); means start from He-uniform. */
+  /** Initial posterior standard deviation σ of every weight (default 0.01); means start from He-uniform. */
   initStd?: number;
   /** Multiplier of the KL term (default 1, the ELBO; other values are tempered posteriors). */
   klWeight?: number;
@@ -189,8 +189,8 @@ export class BayesianMLP {
     const classes = o.numClasses === undefined ? maxLabel + 1 : checkNumber(fn, 'numClasses', o.numClasses, { min: 2, integer: true });
     if (classes < 2) throw new ValueError(`${fn}: argument 'y' must hold at least two classes (or set numClasses), got only label 0`, 'y');
     const labels = toLabels(fn, 'y', y, n, classes);
-    const priorStd = checkNumber(fn, 'priorStd', o.priorStd ?? 0.1, { min: 0, minExclusive: true });
-    const initStd = checkNumber(fn, 'initStd', o.initStd ?? 1e-3, { min: 0, minExclusive: true });
+    const priorStd = checkNumber(fn, 'priorStd', o.priorStd ?? 1, { min: 0, minExclusive: true });
+    const initStd = checkNumber(fn, 'initStd', o.initStd ?? 0.01, { min: 0, minExclusive: true });
     const klWeight = checkNumber(fn, 'klWeight', o.klWeight ?? 1, { min: 0 });
     const epochs = checkNumber(fn, 'epochs', o.epochs ?? 10, { min: 1, integer: true });
     const batchSize = checkNumber(fn, 'batchSize', o.batchSize ?? 128, { min: 1, integer: true });
@@ -316,7 +316,7 @@ export class BayesianMLP {
    */
   kl(): number {
     this.fittedState('kl');
-    const s = this.options.priorStd ?? 0.1;
+    const s = this.options.priorStd ?? 1;
     // Summed in float64 from the float32 parameters: a float32 sum over ~10⁵–10⁶ terms would be off by ~1e-4.
     let kl = 0;
     for (const { mean, std } of this.posterior().values()) {
