@@ -212,3 +212,21 @@ describe('BayesianMLP on real digits (small)', () => {
     expect(() => m.predict(xTe)).toThrow(NotFittedError);
   });
 });
+
+describe('BayesianMLP toJSON / fromJSON', () => {
+  it('round-trips exactly: the same predictions for the same seed, through JSON text', async () => {
+    const { train } = loadMnistSplit();
+    const x = train.images.subarray(0, 200 * 784);
+    const m = await new BayesianMLP({ hiddenSizes: [16], epochs: 1, seed: 4 }).fit(x, train.labels.subarray(0, 200));
+    const back = BayesianMLP.fromJSON(JSON.parse(JSON.stringify(m.toJSON())));
+    const xs = x.subarray(0, 20 * 784);
+    expect(back.predict(xs, { samples: 4, seed: 9 })).toEqual(m.predict(xs, { samples: 4, seed: 9 }));
+    expect(back.kl()).toBe(m.kl());
+    expect(() => BayesianMLP.fromJSON({ kind: 'VAE' } as never)).toThrow(TypeError);
+    const bad = m.toJSON();
+    bad.layers[0].biasMu.pop();
+    expect(() => BayesianMLP.fromJSON(bad)).toThrow(ShapeError);
+    m.dispose();
+    back.dispose();
+  });
+});

@@ -5,7 +5,7 @@
  * and the KL term scaled per minibatch (KL / number of batches, so that one epoch adds the KL
  * once). Predictions average the softmax over Monte Carlo samples of the weights.
  */
-import { Adam, NonFiniteError, NotFittedError, Rng, ValueError, checkNumber, describe, initWeights, logSoftmax, ready, tf } from '@x/tensor';
+import { Adam, NonFiniteError, NotFittedError, Rng, ShapeError, ValueError, checkNumber, describe, initWeights, logSoftmax, ready, tf } from '@x/tensor';
 type Tensor = tf.Tensor;
 type Variable = tf.Variable;
 import { checkOptionsObject, toLabels, toRows, type RowsLike } from './nn-data.js';
@@ -67,6 +67,15 @@ export interface BnnPredictOptions {
   seed?: number;
   /** Rows per batch (default 500). */
   batchSize?: number;
+}
+
+/** A fitted {@link BayesianMLP} as plain JSON (options without callbacks, exact float32 parameters). */
+export interface BnnJSON {
+  kind: 'BayesianMLP';
+  options: Omit<BayesianMLPOptions, 'onEpochEnd'>;
+  inFeatures: number;
+  classes: number;
+  layers: { inFeatures: number; outFeatures: number; weightMu: number[]; weightRho: number[]; biasMu: number[]; biasRho: number[] }[];
 }
 
 interface Layer {
@@ -403,6 +412,79 @@ export class BayesianMLP {
       out.set(`${l}.bias`, get(L.biasMu, L.biasRho));
     });
     return out;
+  }
+
+  /**
+   * The fitted posterior as plain JSON: options (without `onEpochEnd`), μ and ρ of every parameter exactly.
+   * @throws NotFittedError before `fit`.
+   */
+  toJSON(): BnnJSON {
+    const st = this.fittedState('toJSON');
+    const { onEpochEnd: _drop, ...options } = this.options;
+    return {
+      kind: 'BayesianMLP',
+      options: { ...options, numClasses: st.classes },
+      inFeatures: st.inFeatures,
+      classes: st.classes,
+      layers: st.layers.map((L) => ({
+        inFeatures: L.inF,
+        outFeatures: L.outF,
+        weightMu: Array.from(L.weightMu.dataSync()),
+        weightRho: Array.from(L.weightRho.dataSync()),
+        biasMu: Array.from(L.biasMu.dataSync()),
+        biasRho: Array.from(L.biasRho.dataSync()),
+      })),
+    };
+  }
+
+  /**
+   * Rebuilds a fitted model from {@link BayesianMLP.toJSON}: same predictions for the same seed.
+   * @throws TypeError / ShapeError for JSON of another kind or with inconsistent sizes.
+   */
+  static fromJSON(json: BnnJSON): BayesianMLP {
+    const fn = 'BayesianMLP.fromJSON';
+    if (json === null || typeof json !== 'object' || json.kind !== 'BayesianMLP' || !Array.isArray(json.layers) || json.layers.length === 0) {
+      throw new TypeError(`${fn}: argument 'json' must come from BayesianMLP.toJSON() (kind 'BayesianMLP'), got ${describe(json)}`);
+    }
+    let prev = checkNumber(fn, 'inFeatures', json.inFeatures, { min: 1, integer: true });
+    json.layers.forEach((L, l) => {
+      const ok =
+        L.inFeatures === prev &&
+        L.weightMu?.length === L.inFeatures * L.outFeatures &&
+        L.weightRho?.length === L.inFeatures * L.outFeatures &&
+        L.biasMu?.length === L.outFeatures &&
+        L.biasRho?.length === L.outFeatures;
+      if (!ok) {
+        throw new ShapeError(`${fn}: layer ${l} of argument 'json' must have ${prev} inputs and [in, out] weights with [out] biases, got ${describe(L)}`, {
+          expected: `[${prev}, out]`,
+          received: [L.inFeatures, L.outFeatures],
+        });
+      }
+      prev = L.outFeatures;
+    });
+    if (prev !== json.classes) {
+      throw new ShapeError(`${fn}: the last layer of argument 'json' must have ${json.classes} outputs (classes), got ${prev}`, { expected: `[${json.classes}]`, received: [prev] });
+    }
+    const m = new BayesianMLP(json.options);
+    const v = (data: number[], shape: number[]) => {
+      const t = tf.tensor(Float32Array.from(data), shape);
+      const out = tf.variable(t, true);
+      t.dispose();
+      return out;
+    };
+    m.state = {
+      inFeatures: json.inFeatures,
+      classes: json.classes,
+      layers: json.layers.map((L) => ({
+        weightMu: v(L.weightMu, [L.inFeatures, L.outFeatures]),
+        weightRho: v(L.weightRho, [L.inFeatures, L.outFeatures]),
+        biasMu: v(L.biasMu, [L.outFeatures]),
+        biasRho: v(L.biasRho, [L.outFeatures]),
+        inF: L.inFeatures,
+        outF: L.outFeatures,
+      })),
+    };
+    return m;
   }
 
   /** Frees the posterior's tensors; the model is unfitted afterwards. Safe to call twice. */

@@ -37,9 +37,9 @@ export type { Bounds, Hyperparameter, KernelValue, ComputeOptions, KernelJSON } 
 export { minimizeBounded } from './optimize.js';
 export type { Objective, MinimizeOptions, MinimizeResult } from './optimize.js';
 export { VAE, softClamp } from './vae.js';
-export type { VAEOptions, VaeEvaluation } from './vae.js';
+export type { VAEOptions, VaeEvaluation, VaeJSON } from './vae.js';
 export { BayesianMLP, localReparamMoments, gaussianWeightKl } from './bnn.js';
-export type { BayesianMLPOptions, BnnEpochInfo, BnnPrediction, BnnPredictOptions } from './bnn.js';
+export type { BayesianMLPOptions, BnnEpochInfo, BnnPrediction, BnnPredictOptions, BnnJSON } from './bnn.js';
 export { expectedCalibrationError, negativeLogLikelihood, predictiveEntropy } from './calibration.js';
 export type { CalibrationBin, CalibrationResult } from './calibration.js';
 export type { RowsLike } from './nn-data.js';

@@ -173,3 +173,23 @@ describe('VAE on real digits (small)', () => {
     vae.dispose();
   });
 });
+
+describe('VAE toJSON / fromJSON', () => {
+  it('round-trips exactly: the same evaluation, samples and codes, through JSON text', async () => {
+    const { train } = loadMnistSplit();
+    const x = train.images.subarray(0, 100 * 784).map((v) => (v > 0.5 ? 1 : 0));
+    const vae = await new VAE({ latentDim: 3, hiddenSizes: [16], epochs: 1, seed: 2, logVarRange: [-8, 3] }).fit(x);
+    const back = VAE.fromJSON(JSON.parse(JSON.stringify(vae.toJSON())));
+    expect(back.evaluate(x, { samples: 2, seed: 1 })).toEqual(vae.evaluate(x, { samples: 2, seed: 1 }));
+    expect(back.sample(3, { seed: 5 })).toEqual(vae.sample(3, { seed: 5 }));
+    expect(back.encode(x.subarray(0, 784))).toEqual(vae.encode(x.subarray(0, 784)));
+    expect(() => VAE.fromJSON({ kind: 'BayesianMLP' } as never)).toThrow(TypeError);
+    const n0 = tf.memory().numTensors;
+    const bad = vae.toJSON();
+    bad.decoder['0.bias'].shape = [3];
+    expect(() => VAE.fromJSON(bad)).toThrow(ShapeError);
+    expect(tf.memory().numTensors).toBe(n0);
+    vae.dispose();
+    back.dispose();
+  });
+});

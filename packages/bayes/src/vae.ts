@@ -30,6 +30,15 @@ export interface VAEOptions {
   onEpochEnd?: (epoch: number, info: { loss: number; reconstruction: number; kl: number }) => void;
 }
 
+/** A fitted {@link VAE} as plain JSON (options without callbacks, exact float32 weights). */
+export interface VaeJSON {
+  kind: 'VAE';
+  options: Omit<VAEOptions, 'onEpochEnd'>;
+  inputDim: number;
+  encoder: Record<string, { shape: number[]; data: number[] }>;
+  decoder: Record<string, { shape: number[]; data: number[] }>;
+}
+
 /** Result of {@link VAE.evaluate}, nats per example (per digit). */
 export interface VaeEvaluation {
   /** −ELBO = reconstruction + KL (β = 1, whatever β was trained with), Monte Carlo over `samples`. */
@@ -323,6 +332,54 @@ export class VAE {
     checkNumber('VAE.sample', 'count', count, { min: 1, integer: true });
     const seed = checkNumber('VAE.sample', 'seed', options.seed ?? 0, { integer: true });
     return this.decode(new Rng(seed).normalArray(count * st.latent));
+  }
+
+  /**
+   * The fitted model as plain JSON: options (without `onEpochEnd`) and every weight exactly.
+   * @throws NotFittedError before `fit`.
+   */
+  toJSON(): VaeJSON {
+    const st = this.fittedState('toJSON');
+    const dump = (m: Module) => {
+      const out: Record<string, { shape: number[]; data: number[] }> = {};
+      for (const [k, e] of Object.entries(m.stateDict())) out[k] = { shape: e.shape, data: Array.from(e.data) };
+      return out;
+    };
+    const { onEpochEnd: _drop, ...options } = this.options;
+    return { kind: 'VAE', options: { ...options, latentDim: st.latent, logVarRange: st.range }, inputDim: st.d, encoder: dump(st.encoder), decoder: dump(st.decoder) };
+  }
+
+  /**
+   * Rebuilds a fitted model from {@link VAE.toJSON}: same numbers for the same seeds.
+   * @throws TypeError / ValueError / ShapeError for JSON of another kind or shape.
+   */
+  static fromJSON(json: VaeJSON): VAE {
+    if (json === null || typeof json !== 'object' || json.kind !== 'VAE') {
+      throw new TypeError(`VAE.fromJSON: argument 'json' must come from VAE.toJSON() (kind 'VAE'), got ${describe(json)}`);
+    }
+    const vae = new VAE(json.options);
+    const d = checkNumber('VAE.fromJSON', 'inputDim', json.inputDim, { min: 1, integer: true });
+    const latent = checkNumber('VAE.fromJSON', 'options.latentDim', json.options.latentDim ?? 16, { min: 1, integer: true });
+    const hidden = json.options.hiddenSizes ?? [400];
+    const encoder = mlp([d, ...hidden, 2 * latent]);
+    const decoder = mlp([latent, ...[...hidden].reverse(), d]);
+    const both = new Sequential(encoder, decoder);
+    const load = (m: Module, entries: VaeJSON['encoder'], arg: string) => {
+      if (entries === null || typeof entries !== 'object') throw new TypeError(`VAE.fromJSON: argument 'json.${arg}' must be an object of weights, got ${describe(entries)}`);
+      const state: Record<string, { shape: number[]; dtype: 'float32'; data: Float32Array }> = {};
+      for (const [k, e] of Object.entries(entries)) state[k] = { shape: e.shape, dtype: 'float32', data: Float32Array.from(e.data) };
+      m.loadStateDict(state);
+    };
+    try {
+      load(encoder, json.encoder, 'encoder');
+      load(decoder, json.decoder, 'decoder');
+    } catch (e) {
+      both.dispose();
+      throw e;
+    }
+    const range = json.options.logVarRange ?? [-10, 4];
+    vae.state = { encoder, decoder, both, d, latent, range: [range[0], range[1]] };
+    return vae;
   }
 
   /** Frees the encoder and decoder; the model is unfitted afterwards. Safe to call twice. */
