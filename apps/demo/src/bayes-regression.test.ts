@@ -52,15 +52,15 @@ describe('demo --quick: Bayesian regression and Gaussian processes', () => {
     expect(s.coverage95).toBeGreaterThan(0.9);
   });
 
-  it('has its section with both band plots and the sparse-GP table in report.html', () => {
+  it('has its section with the three band plots and the sparse-GP table in report.html', () => {
     const html = demoRun().reportHtml;
     const start = html.indexOf('<section id="bayes-regression">');
     expect(start).toBeGreaterThanOrEqual(0);
     const sec = html.slice(start, html.indexOf('</section>', start));
     expect(sec).toContain('extrapolated to 2030');
     expect(sec).toContain('95 % band');
-    expect((sec.match(/<figure class="plot"/g) ?? []).length).toBe(2);
-    expect((sec.match(/<svg/g) ?? []).length).toBe(2);
+    expect((sec.match(/<figure class="plot"/g) ?? []).length).toBe(3);
+    expect((sec.match(/<svg/g) ?? []).length).toBe(3);
     expect(sec).toContain('Sparse GP');
   });
 });

@@ -209,7 +209,12 @@ export const bayesRegressionSection: DemoSection = {
             : '') +
           `Forecast for January 2030: ${f.mean.toFixed(1)} ppm, 95 % interval [${f.lo95.toFixed(1)}, ${f.hi95.toFixed(1)}].`,
       },
-      { kind: 'plot', title: 'CO2 at Mauna Loa: GP mean and 95 % band (observation noise included), extrapolated to 2030', spec: bandPlot('Mauna Loa CO2, GP forecast to 2030', 'year', 'CO2 (ppm)', co2.band, co2.points) },
+      { kind: 'plot', title: 'CO2 at Mauna Loa: GP mean and 95 % band (observation noise included), extrapolated to 2030', spec: bandPlot('Mauna Loa CO2, GP forecast to 2030', 'year', 'CO2 (ppm)', co2.band, co2.points, '95 % band', 'd') },
+      {
+        kind: 'plot',
+        title: 'The same, from 2012: the band widens past the last observation (April 2020)',
+        spec: bandPlot('Mauna Loa CO2 from 2012', 'year', 'CO2 (ppm)', co2.band.filter((b) => b.x >= 2012), co2.points.filter((q) => q.x >= 2012), '95 % band', 'd'),
+      },
       {
         kind: 'text',
         html:

@@ -144,8 +144,9 @@ export function bandPlot(
   band: { x: number; mean: number; lo: number; hi: number }[],
   points: { x: number; y: number }[] = [],
   bandLabel = '95 % band',
+  xFormat?: string,
 ): TopLevelSpec {
-  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
+  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false }, ...(xFormat ? { axis: { format: xFormat } } : {}) };
   return {
     ...base,
     width: 520,
