@@ -85,6 +85,33 @@ describe('empiricalFisher', () => {
     model.dispose();
   });
 
+  it('trains with the gradient of λ/2 Σ_k F_k (θ − θ*_k)² over every anchor (separate), merged into one quadratic', () => {
+    const model = fixtureModel();
+    const plugin = new EwcPlugin({ lambda: 3 });
+    const data = { x: X, y: Y, task: new Int32Array(Y.length), n: Y.length, d: 4 };
+    const ctx = { model, strategy: { logitMask: () => undefined }, experience: { id: 0, classes: [0, 1, 2], train: data, test: data }, epoch: 0, iteration: 0 } as never;
+    plugin.beforeTrainingExp(ctx);
+    plugin.afterTrainingExp(ctx);
+    // move the weights, take a second anchor on other rows, move again
+    const params = model.namedParameters();
+    const shift = (s: number) => tf.tidy(() => params.forEach((v) => v.assign(tf.add(v, tf.mul(tf.sin(tf.mul(tf.onesLike(v), s)), 0.05)))));
+    shift(1);
+    const data2 = { ...data, x: X.map((v) => -v) };
+    plugin.afterTrainingExp({ ...(ctx as object), experience: { id: 1, classes: [0, 1, 2], train: data2, test: data2 } } as never);
+    shift(2);
+    expect(plugin.anchors().length).toBe(2);
+    const zeros = new Map([...params].map(([k, v]) => [k, tf.zerosLike(v) as tf.Tensor]));
+    const got = plugin.afterBackward(ctx, zeros) as Map<string, tf.Tensor>;
+    const names = [...params.keys()];
+    const want = tf.grads((...ps: tf.Tensor[]) => ewcPenalty(new Map(names.map((k, j) => [k, ps[j]])), plugin.anchors() as never, 3))(names.map((k) => params.get(k) as tf.Tensor));
+    // float32: the merged form reorders sums; 1e-6 absolute on gradients of size ~1e-2.
+    names.forEach((k, j) => expectClose(got.get(k)?.dataSync() as Float32Array, want[j].dataSync() as Float32Array, { atol: 1e-6, rtol: 1e-4 }));
+    expect(plugin.penaltyValue(params)).toBeGreaterThan(0);
+    [...zeros.values(), ...got.values(), ...want].forEach((t) => t.dispose());
+    plugin.dispose();
+    model.dispose();
+  });
+
   it('rejects λ < 0, a decay outside (0, 1] and a vectorized request on an unsupported model', () => {
     expect(() => new EwcPlugin({ lambda: -1 })).toThrow(ValueError);
     expect(() => new EwcPlugin({ lambda: -1 })).toThrow(/lambda.*≥ 0.*-1/);

@@ -76,6 +76,8 @@ export class EwcPlugin implements ContinualPlugin {
   private readonly fisherSamples?: number;
   private readonly fisherOptions: Pick<FisherOptions, 'method' | 'batchSize'>;
   private readonly stored: EwcAnchor[] = [];
+  private merged?: EwcAnchor;
+  private params?: Map<string, Tensor>;
 
   /** @throws ValueError for λ < 0, a decay outside (0, 1], an unknown mode or a bad sample count. */
   constructor(options: EwcOptions) {
@@ -98,9 +100,55 @@ export class EwcPlugin implements ContinualPlugin {
     return this.stored;
   }
 
-  penalty(ctx: StrategyContext): Tensor | undefined {
-    if (this.stored.length === 0 || this.lambda === 0) return undefined;
-    return ewcPenalty(ctx.model.namedParameters(), this.stored, this.lambda);
+  /**
+   * after_backward: adds the penalty's gradient λ·A·(θ − μ) to the loss gradient, where A = Σ_k F_k
+   * and μ = Σ_k F_k θ*_k / A merge every anchor into one quadratic (the same gradient as
+   * differentiating `ewcPenalty` over all anchors, at the cost of one anchor however many tasks).
+   */
+  afterBackward(_ctx: StrategyContext, grads: Map<string, Tensor>): Map<string, Tensor> | void {
+    if (!this.merged || this.lambda === 0) return;
+    const out = new Map<string, Tensor>();
+    for (const [k, g] of grads) {
+      const a = this.merged.fisher.get(k);
+      out.set(k, a ? tf.add(g, tf.mul(tf.mul(a, tf.sub(this.params?.get(k) as Tensor, this.merged.theta.get(k) as Tensor)), this.lambda)) : g);
+    }
+    return out;
+  }
+
+  /** The current penalty value λ/2 · Σ_k Σ F_k (θ − θ*_k)² (for reporting; training uses its gradient). */
+  penaltyValue(params: Map<string, Tensor>): number {
+    if (this.stored.length === 0) return 0;
+    const t = ewcPenalty(params, this.stored, this.lambda);
+    const v = t.dataSync()[0];
+    t.dispose();
+    return v;
+  }
+
+  beforeTrainingExp(ctx: StrategyContext): void {
+    this.params = ctx.model.namedParameters();
+  }
+
+  private remerge(): void {
+    if (this.merged) disposeAnchor(this.merged);
+    const fisher = new Map<string, Tensor>();
+    const theta = new Map<string, Tensor>();
+    for (const k of this.stored[0].fisher.keys()) {
+      const [a, mu] = tf.tidy(() => {
+        let A: Tensor = tf.zerosLike(this.stored[0].fisher.get(k) as Tensor);
+        let B: Tensor = tf.zerosLike(A);
+        for (const an of this.stored) {
+          const f = an.fisher.get(k) as Tensor;
+          A = tf.add(A, f);
+          B = tf.add(B, tf.mul(f, an.theta.get(k) as Tensor));
+        }
+        // Where A = 0 the term vanishes; μ = 0 there keeps it finite.
+        const safe = tf.where(tf.greater(A, 0), A, tf.onesLike(A));
+        return [A, tf.where(tf.greater(A, 0), tf.div(B, safe), tf.zerosLike(A))];
+      });
+      fisher.set(k, a);
+      theta.set(k, mu);
+    }
+    this.merged = { fisher, theta };
   }
 
   afterTrainingExp(ctx: StrategyContext): void {
@@ -121,11 +169,14 @@ export class EwcPlugin implements ContinualPlugin {
       disposeAnchor(old);
       this.stored[0] = { fisher, theta };
     } else this.stored.push({ fisher, theta });
+    this.remerge();
   }
 
   dispose(): void {
     for (const a of this.stored) disposeAnchor(a);
     this.stored.length = 0;
+    if (this.merged) disposeAnchor(this.merged);
+    this.merged = undefined;
   }
 }
 
