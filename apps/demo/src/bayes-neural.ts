@@ -31,7 +31,7 @@ interface Config {
   noiseImages: number;
 }
 
-const FULL: Config = { vaeEpochs: 20, vae2dEpochs: 15, iwSamples: 20, bnnHidden: [400, 400], bnnEpochs: 12, bnnHeldOutEpochs: 12, mlpEpochs: 12, predictSamples: 20, noiseImages: 500 };
+const FULL: Config = { vaeEpochs: 15, vae2dEpochs: 10, iwSamples: 20, bnnHidden: [400, 400], bnnEpochs: 12, bnnHeldOutEpochs: 12, mlpEpochs: 12, predictSamples: 20, noiseImages: 500 };
 const QUICK: Config = { vaeEpochs: 3, vae2dEpochs: 3, iwSamples: 5, bnnHidden: [100], bnnEpochs: 3, bnnHeldOutEpochs: 3, mlpEpochs: 3, predictSamples: 8, noiseImages: 200 };
 
 const BNN_OPTIONS = { priorStd: 1, initStd: 0.01, lr: 3e-3, batchSize: 128 };
@@ -83,10 +83,19 @@ function reliabilitySpec(series: Record<string, CalibrationBin[]>): TopLevelSpec
       },
       {
         data: { values },
-        mark: { type: 'line', point: true },
+        mark: { type: 'line' },
         encoding: {
           x: { field: 'confidence', type: 'quantitative', scale: { domain: [0, 1] }, title: 'mean confidence in bin' },
           y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, title: 'accuracy in bin' },
+          color: { field: 'model', type: 'nominal', title: null },
+        },
+      },
+      {
+        data: { values },
+        mark: { type: 'point', filled: true },
+        encoding: {
+          x: { field: 'confidence', type: 'quantitative' },
+          y: { field: 'accuracy', type: 'quantitative' },
           color: { field: 'model', type: 'nominal', title: null },
           size: { field: 'count', type: 'quantitative', title: 'digits in bin', scale: { type: 'sqrt' } },
         },
@@ -197,6 +206,18 @@ async function runVae(ctx: DemoContext, cfg: Config, blocks: Block[]) {
   };
 }
 
+/** What the per-epoch history says about convergence, in words. */
+function trend(hist: { nll: number[]; klPerDigit: number[] }): string {
+  const k = hist.klPerDigit;
+  const klFalling = k.length > 1 && k[k.length - 1] < k[k.length - 2];
+  const best = hist.nll.indexOf(Math.min(...hist.nll));
+  const rising = best < hist.nll.length - 1;
+  let s = klFalling ? 'and still falling at the last epoch' : 'and no longer falling';
+  if (rising) s += `, while the data term has risen from its minimum ${hist.nll[best].toFixed(3)} (epoch ${best + 1}) to ${hist.nll[hist.nll.length - 1].toFixed(3)}: the posterior is moving towards the prior, trading fit for a smaller KL`;
+  if (klFalling) s += '; the ELBO optimum is not reached in this budget';
+  return s;
+}
+
 async function runBnn(ctx: DemoContext, cfg: Config, blocks: Block[]) {
   const { train, test } = ctx.data;
   const noise = new Rng(ctx.seed + 10).uniformArray(cfg.noiseImages * 784);
@@ -287,7 +308,7 @@ async function runBnn(ctx: DemoContext, cfg: Config, blocks: Block[]) {
       `prior N(0, ${BNN_OPTIONS.priorStd}²), local reparameterisation, the KL divided by the number of minibatches (full ELBO, no down-weighting), ` +
       `Adam ${BNN_OPTIONS.lr}, ${cfg.bnnEpochs} epochs (${bnnSeconds.toFixed(0)} s); predictions average the softmax over ${cfg.predictSamples} Monte Carlo samples ` +
       `(${predictSeconds.toFixed(1)} s for the test digits and the noise images). At the end KL(q ‖ p) = ${kl.toFixed(0)} nats (${(kl / train.n).toFixed(1)} per training digit) ` +
-      `and still falling: the posterior has not reached the ELBO optimum in this budget (see the curve below). ` +
+      `${trend(hist)} (see the curves below). ` +
       `The plain MLP is the same network trained by maximum likelihood (Adam 1e-3, ${cfg.mlpEpochs} epochs). ECE uses ${ECE_BINS} equal-width confidence bins.`,
   });
   blocks.push({
@@ -328,7 +349,8 @@ async function runBnn(ctx: DemoContext, cfg: Config, blocks: Block[]) {
       'digits 5–9 (BNN trained on 0–4)': pLowOut.entropy,
     }, 40),
   });
-  blocks.push({ kind: 'plot', title: 'BNN training', spec: curves('BNN training: per-digit NLL term and KL/N', 'epoch', 'nats per training digit', { 'NLL (one weight sample)': hist.nll, 'KL / N': hist.klPerDigit }) });
+  blocks.push({ kind: 'plot', title: 'BNN training: data term', spec: curves('BNN training: NLL per training digit (one weight sample)', 'epoch', 'nats', { '10-class BNN': hist.nll }) });
+  blocks.push({ kind: 'plot', title: 'BNN training: KL term', spec: curves('BNN training: KL(q ‖ p) / N per training digit', 'epoch', 'nats', { '10-class BNN': hist.klPerDigit }) });
 
   return {
     bnn: {
