@@ -158,3 +158,37 @@ export function bandPlot(
     ],
   } as TopLevelSpec;
 }
+
+/** Accuracy matrices as heatmaps (rect marks), one panel per strategy: row = after training task i, column = task j. */
+export function accuracyHeatmaps(title: string, rows: { strategy: string; after: number; task: number; accuracy: number }[]): TopLevelSpec {
+  return {
+    $schema: base.$schema,
+    title,
+    data: { values: rows },
+    facet: { field: 'strategy', type: 'nominal', title: null, sort: null },
+    columns: 6,
+    spec: {
+      width: 120,
+      height: 120,
+      layer: [
+        {
+          mark: 'rect',
+          encoding: {
+            x: { field: 'task', type: 'ordinal', title: 'task evaluated' },
+            y: { field: 'after', type: 'ordinal', title: 'after training task' },
+            color: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1], scheme: 'viridis' }, title: 'accuracy' },
+          },
+        },
+        {
+          mark: { type: 'text', fontSize: 9 },
+          encoding: {
+            x: { field: 'task', type: 'ordinal' },
+            y: { field: 'after', type: 'ordinal' },
+            text: { field: 'accuracy', type: 'quantitative', format: '.2f' },
+            color: { condition: { test: 'datum.accuracy > 0.6', value: 'black' }, value: 'white' },
+          },
+        },
+      ],
+    },
+  } as TopLevelSpec;
+}
