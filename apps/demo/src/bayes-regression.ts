@@ -10,8 +10,9 @@
  *   hyperparameters), and the time to fit and predict 50,000 points (synthetic 2-D data:
  *   there is no real regression set that large in the repository).
  *
- * Quick mode (CI): the CO2 hyperparameters are fitted on every third month (then the GP is
- * refactorised on all 741 months with them), and the large sparse GP has 10,000 points.
+ * The CO2 hyperparameters are fitted on every third month first; quick mode (CI) refactorises
+ * the GP on all 741 months with them, the full run continues the fit on all months from there
+ * (and also fits kernel ii alone). Quick mode's large sparse GP has 10,000 points, not 50,000.
  */
 import { BayesianLinearRegression, ConstantKernel, ExpSineSquared, GaussianProcessRegressor, RBF, RationalQuadratic, SparseGaussianProcessRegressor, WhiteKernel, type Kernel } from '@x/bayes';
 import { loadCars, loadCo2 } from '@x/datasets';
@@ -58,13 +59,13 @@ function co2Part(quick: boolean) {
   const co2 = loadCo2();
   const x = Array.from(co2.x);
   const t0 = performance.now();
-  let kernel = co2Kernel();
-  let fittedOn = `all ${co2.n} months`;
-  if (quick) {
-    const sub = x.map((_, i) => i).filter((i) => i % 3 === 0);
-    kernel = new GaussianProcessRegressor({ kernel, normalizeY: true }).fit(sub.map((i) => x[i]), sub.map((i) => co2.y[i])).fittedKernel;
-    fittedOn = `every third month (${sub.length}; quick mode), then refactorised on all ${co2.n}`;
-  }
+  // Hyperparameters first on every third month (247 points, ~27× cheaper per evaluation);
+  // quick mode keeps them, the full run continues the fit on all months from there.
+  const sub = x.map((_, i) => i).filter((i) => i % 3 === 0);
+  const kernel = new GaussianProcessRegressor({ kernel: co2Kernel(), normalizeY: true }).fit(sub.map((i) => x[i]), sub.map((i) => co2.y[i])).fittedKernel;
+  const fittedOn = quick
+    ? `every third month (${sub.length}; quick mode), then refactorised on all ${co2.n}`
+    : `every third month (${sub.length}), then all ${co2.n} months starting from there`;
   const gp = new GaussianProcessRegressor({ kernel, normalizeY: true, optimizer: quick ? null : 'lbfgsb' }).fit(x, co2.y);
   const fitSeconds = secondsSince(t0);
   const grid: number[] = [];

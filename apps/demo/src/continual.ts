@@ -97,8 +97,11 @@ async function runOne(scenario: Scenario, name: ScenarioName, plan: Plan, hidden
   let metrics;
   if (plan.strategy === 'joint') {
     await strategy.trainJoint(scenario.experiences);
-    matrix = [scenario.experiences.map((e) => strategy.evaluate(e))];
-    metrics = continualMetrics(matrix);
+    const row = scenario.experiences.map((e) => strategy.evaluate(e));
+    matrix = [row];
+    // One row after training on everything: its mean is the average accuracy; the sequential
+    // metrics do not apply (continualMetrics would read a 1-row matrix as "1 task trained").
+    metrics = { ...continualMetrics([[row.reduce((s, v) => s + v, 0) / row.length]]) };
   } else {
     const r = await strategy.run(scenario, { baseline: scenario.kind === 'class-incremental' ? undefined : baseline });
     matrix = r.matrix;

@@ -18,4 +18,6 @@ export { Reservoir, ReservoirMemory, ClassBalancedMemory, ReplayPlugin } from '.
 export type { MemorySample, ReplayMemory, ReplayOptions } from './replay.js';
 export { PackNetPlugin } from './packnet.js';
 export { UntrainedTaskError } from './errors.js';
+export { SynapticIntelligencePlugin } from './si.js';
+export type { SiOptions } from './si.js';
 export type { PackNetOptions } from './packnet.js';

@@ -7,6 +7,7 @@ import {
   EwcPlugin,
   ReplayPlugin,
   PackNetPlugin,
+  SynapticIntelligencePlugin,
   UntrainedTaskError,
   accuracyOf,
   randomInitBaseline,
@@ -185,7 +186,7 @@ describe('tensor lifetime', () => {
       const st = new ContinualStrategy({
         model,
         kind: s.kind,
-        plugins: [new EwcPlugin({ lambda: 1, mode: 'online', decay: 0.5 }), new ReplayPlugin({ memorySize: 30, policy: 'reservoir' }), new PackNetPlugin({ totalTasks: 2 })],
+        plugins: [new SynapticIntelligencePlugin({ c: 0.1 }), new EwcPlugin({ lambda: 1, mode: 'online', decay: 0.5 }), new ReplayPlugin({ memorySize: 30, policy: 'reservoir' }), new PackNetPlugin({ totalTasks: 2 })],
       });
       await st.run(s);
       accuracyOf(st, s.experiences[0].test);
