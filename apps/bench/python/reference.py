@@ -151,11 +151,101 @@ def sklearn_gp_exact(args):
     return r
 
 
+def _torch_maml_sinusoid(args, first_order):
+    """Same work as ../src/cases/maml.ts: one MAML meta-iteration (25 sinusoid tasks, K = 10 support
+    and 10 query points, MLP 1-40-40-1 ReLU, 1 inner SGD step α = 0.01, Adam 1e-3 outer) on our tasks
+    and from our initial weights, written functionally as in the MAML paper's code:
+    torch.autograd.grad(create_graph=True) for second order, create_graph=False for first order.
+    Memory: one more meta-iteration under torch.profiler(profile_memory=True); the peak of the
+    CPU allocator's allocated-minus-freed bytes (its "[memory]" events in time order) above the start."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    try:
+        from threadpoolctl import threadpool_limits
+        blas = threadpool_limits(1, user_api="blas")
+    except ImportError:
+        blas = None  # then OPENBLAS_NUM_THREADS=1 from the caller does the same
+    torch.set_num_threads(2)
+    iters, tasks = int(args["iters"]), int(args["metaBatch"])
+    ks, kq = int(args["kSupport"]), int(args["kQuery"])
+    alpha, warmup, repeats = float(args["alpha"]), int(args["warmup"]), int(args["repeats"])
+
+    def data(key, k):
+        return torch.from_numpy(np.asarray(args[key], dtype=np.float32).reshape(iters, tasks, k, 1))
+
+    xs, ys, xq, yq = data("xs", ks), data("ys", ks), data("xq", kq), data("yq", kq)
+    params = [torch.tensor(np.asarray(p["values"], dtype=np.float32).reshape(p["shape"])).requires_grad_()
+              for p in args["params"]]  # Linear weight [in, out], bias [out], per layer
+    if len(params) % 2 != 0:
+        raise ValueError("expected (weight, bias) pairs")
+    opt = torch.optim.Adam(params, lr=float(args["outerLr"]))
+    n_layers = len(params) // 2
+
+    def forward(ps, x):
+        h = x
+        for i in range(n_layers):
+            h = torch.addmm(ps[2 * i + 1], h, ps[2 * i])
+            if i + 1 < n_layers:
+                h = torch.relu(h)
+        return h
+
+    losses = []
+    it = [0]
+
+    def meta_iteration():
+        i = it[0]
+        it[0] += 1
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for t in range(tasks):
+            inner = F.mse_loss(forward(params, xs[i, t]), ys[i, t])
+            grads = torch.autograd.grad(inner, params, create_graph=not first_order)
+            fast = [p - alpha * g for p, g in zip(params, grads)]
+            total = total + F.mse_loss(forward(fast, xq[i, t]), yq[i, t])
+        loss = total / tasks
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+
+    r = timed(meta_iteration, repeats=repeats, warmup=warmup)
+    threads = torch.get_num_threads()  # read before restoring: threadpoolctl's restore resets OpenMP too
+    memory = {"measured_with": "torch.profiler profile_memory: peak of CPU allocator bytes (allocated - freed) above the start of the iteration"}
+    try:
+        from torch.profiler import profile, ProfilerActivity
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            meta_iteration()
+        events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+        events.sort(key=lambda e: e.start_us())  # stable: ties keep the recorded order
+        live = peak = 0
+        for e in events:
+            live += e.nbytes()
+            peak = max(peak, live)
+        memory.update({"peak_bytes_above_start": peak, "new_bytes": live, "allocator_events": len(events)})
+    except Exception as e:  # noqa: BLE001 - the timing stands without the memory figure
+        memory["error"] = f"{type(e).__name__}: {e}"
+    if blas is not None:
+        blas.restore_original_limits()
+    r["details"] = {"torch_threads": threads, "openblas_threads": 1, "first_order": first_order,
+                    "meta_losses": losses, "tasks_per_second": tasks / r["seconds"], "memory": memory}
+    return r
+
+
+def torch_maml_sinusoid_second_order(args):
+    return _torch_maml_sinusoid(args, first_order=False)
+
+
+def torch_maml_sinusoid_first_order(args):
+    return _torch_maml_sinusoid(args, first_order=True)
+
+
 REFERENCES = {
     "numpy-matmul-f32": numpy_matmul_f32,
     "numpy-cholesky-f64": numpy_cholesky_f64,
     "torch-mlp-epoch": torch_mlp_epoch,
     "sklearn-gp-exact": sklearn_gp_exact,
+    "torch-maml-sinusoid-second-order": torch_maml_sinusoid_second_order,
+    "torch-maml-sinusoid-first-order": torch_maml_sinusoid_first_order,
 }
 
 

@@ -3,3 +3,4 @@ import './matmul.js';
 import './mlp.js';
 import './cholesky.js';
 import './gp.js';
+import './maml.js';
