@@ -61,7 +61,12 @@ let metaDepth = 0;
 
 /** A copy of a tensor that shares its data but is not connected to the tape: a stop-gradient. */
 function detach(t: Tensor): Tensor {
-  return tf.engine().makeTensorFromDataId(t.dataId, t.shape, t.dtype);
+  const engine = tf.engine();
+  const out = engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype);
+  // The new tensor shares the buffer: take a reference on it (as the Identity kernels do), or
+  // disposing both would free the buffer once and leave the engine's tensor count drifting.
+  engine.backend.incRef(t.dataId);
+  return out;
 }
 
 /** A task learner: fast weights that start at the meta-parameters and move with `adapt`. */
