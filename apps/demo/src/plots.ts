@@ -192,3 +192,48 @@ export function accuracyHeatmaps(title: string, rows: { strategy: string; after:
     },
   } as TopLevelSpec;
 }
+
+/** Bars of mean accuracy with 95 % interval whiskers, one group per shot setting, one bar per method. */
+export function accuracyBars(title: string, rows: { method: string; shots: number; accuracy: number; ci95: number }[]): TopLevelSpec {
+  const values = rows.map((r) => ({ ...r, setting: `5-way ${r.shots}-shot`, lo: r.accuracy - r.ci95, hi: r.accuracy + r.ci95 }));
+  const order = [...new Set(rows.map((r) => r.method))];
+  return {
+    ...base,
+    title,
+    data: { values },
+    encoding: {
+      y: { field: 'method', type: 'nominal', sort: order, title: null },
+      yOffset: { field: 'setting' },
+      color: { field: 'setting', type: 'nominal', title: null },
+    },
+    layer: [
+      { mark: 'bar', encoding: { x: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, title: 'query accuracy' } } },
+      { mark: { type: 'rule', color: 'black' }, encoding: { x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
+    ],
+  } as TopLevelSpec;
+}
+
+/** Lines of predictions on a grid (one per series) and the support points as dots. */
+export function sinusoidPlot(title: string, curve: { series: string; x: number; y: number }[], points: { x: number; y: number }[]): TopLevelSpec {
+  return {
+    ...base,
+    title,
+    layer: [
+      {
+        data: { values: curve },
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: 'x' },
+          y: { field: 'y', type: 'quantitative', title: 'y' },
+          color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 260 } },
+          strokeDash: { condition: { test: "indexof(datum.series, 'before') >= 0", value: [4, 3] }, value: [1, 0] },
+        },
+      },
+      {
+        data: { values: points },
+        mark: { type: 'point', filled: true, color: 'black', size: 50 },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+    ],
+  } as TopLevelSpec;
+}
