@@ -4,7 +4,7 @@
  * Matching Networks (Vinyals et al. 2016: softmax attention over the support set by cosine
  * similarity, class probability = attention mass on that class's support examples).
  */
-import { Module, ShapeError, ValueError, crossEntropy, describe, tf } from '@x/tensor';
+import { Module, ShapeError, ValueError, crossEntropy, describe, logSoftmax, tf } from '@x/tensor';
 import type { Episode } from './episodes.js';
 
 type Tensor = tf.Tensor;
@@ -99,7 +99,10 @@ export function matchingLogProbs(support: Tensor, supportLabels: ArrayLike<numbe
   return tf.tidy(() => {
     const unit = (t: Tensor) => tf.div(t, tf.sqrt(tf.add(tf.sum(tf.square(t), 1, true), 1e-12)));
     const cos = tf.matMul(unit(query), tf.transpose(unit(support))); // [m, n]
-    const attn = tf.softmax(tf.mul(cos, scale), 1);
+    // Not tf.softmax: @x/tensor registers the Softmax gradient under input 'x' while the kernel's
+    // input is 'logits', so any gradient through tf.softmax throws. logSoftmax is built from
+    // differentiable ops (and is right to second order).
+    const attn = tf.exp(logSoftmax(tf.mul(cos, scale), 1));
     const onehot = tf.cast(tf.oneHot(tf.tensor1d(y, 'int32'), ways), 'float32');
     // Probabilities are ≥ the smallest attention weight, which is > 0 in float32 for |scale·cos| ≲ 80.
     return tf.log(tf.add(tf.matMul(attn, onehot), 1e-12));

@@ -138,10 +138,21 @@ export function saveCheckpoint(file: string, module: Module | StateDict, meta?: 
  * @throws ValueError if the file is not a checkpoint.
  */
 export function loadCheckpoint(file: string, module?: Module): { state: StateDict; meta: unknown } {
-  const body = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointFile;
-  if (body?.format !== 'x-meta-checkpoint' || body.version !== 1) throw new ValueError(`loadCheckpoint: '${file}' is not an @x/meta checkpoint (format ${describe(body?.format)})`, 'file');
+  const text = fs.readFileSync(file, 'utf8');
+  let body: CheckpointFile;
+  try {
+    body = JSON.parse(text) as CheckpointFile;
+  } catch (e) {
+    throw new ValueError(`loadCheckpoint: '${file}' is not an @x/meta checkpoint (not JSON: ${(e as Error).message})`, 'file', { cause: e });
+  }
+  if (body?.format !== 'x-meta-checkpoint' || body.version !== 1 || body.entries === null || typeof body.entries !== 'object') {
+    throw new ValueError(`loadCheckpoint: '${file}' is not an @x/meta checkpoint (format ${describe(body?.format)}, version ${describe(body?.version)})`, 'file');
+  }
   const state: StateDict = {};
   for (const [k, e] of Object.entries(body.entries)) {
+    if (e === null || typeof e !== 'object' || !Array.isArray(e.shape) || (e.dtype !== 'float32' && e.dtype !== 'int32') || typeof e.data !== 'string') {
+      throw new ValueError(`loadCheckpoint: '${file}' is not an @x/meta checkpoint (entry '${k}' is not { shape, dtype, data })`, 'file');
+    }
     const buf = Buffer.from(e.data, 'base64');
     const copy = new Uint8Array(buf.byteLength);
     copy.set(buf);
@@ -199,6 +210,10 @@ export function metaTrain(options: MetaTrainOptions): MetaTrainResult {
   if (typeof step !== 'function') throw new TypeError(`metaTrain: option 'step' must be a function, got ${describe(step)}`);
   if (validate && (!Number.isInteger(validate.every) || validate.every < 1 || typeof validate.run !== 'function')) {
     throw new ValueError(`metaTrain: option 'validate' must be { every: positive integer, run: function }, got ${describe(validate)}`, 'validate');
+  }
+  // Checked now: a checkpoint that cannot be written would otherwise fail only at the first validation.
+  if (checkpoint !== undefined && (checkpoint === null || typeof checkpoint !== 'object' || typeof checkpoint.file !== 'string' || checkpoint.file === '' || !(checkpoint.module instanceof Module))) {
+    throw new ValueError(`metaTrain: option 'checkpoint' must be { file: non-empty path, module: Module }, got ${describe(checkpoint)}`, 'checkpoint');
   }
   const losses: number[] = [];
   const validation: MetaTrainResult['validation'] = [];
