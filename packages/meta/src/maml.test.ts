@@ -1,4 +1,4 @@
-import { tf, ready, Module, mlp, mse, Adam, convNet, Linear, Sequential, crossEntropy, ValueError, ShapeError } from '@x/tensor';
+import { tf, ready, Module, mlp, mse } from '@x/tensor';
 import { expectClose } from '@x/test-utils';
 import { MAML } from './index.js';
 

@@ -101,4 +101,16 @@ describe.each(['wasm', 'cpu'] as const)('gradients on %s', (backend) => {
     expectClose(analytic, numeric, { atol: 5e-3, rtol: 5e-3 });
     x0.dispose();
   });
+  it('tf.softmax has first and second derivatives matching finite differences', () => {
+    // f(z) = Σ w·softmax(z): ∂f/∂z = p ⊙ (w − p·w); its gradient-of-sum is checked against differences too.
+    const z0 = [0.3, -1.2, 2.0, 0.7];
+    const wts = tf.tensor1d([1, -2, 0.5, 3]);
+    const f = (z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), wts)) as tf.Scalar;
+    const g1 = Array.from(tf.grad(f)(tf.tensor1d(z0)).dataSync());
+    expectClose(g1, numericGrad(f, z0, [4]), { atol: 1e-3, rtol: 1e-3 });
+    const gsum = (z: tf.Tensor) => tf.sum(tf.square(tf.grad(f)(z))) as tf.Scalar;
+    const g2 = Array.from(tf.grad(gsum)(tf.tensor1d(z0)).dataSync());
+    expectClose(g2, numericGrad(gsum, z0, [4]), { atol: 2e-3, rtol: 2e-3 });
+    wts.dispose();
+  });
 });

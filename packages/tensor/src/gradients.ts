@@ -39,13 +39,13 @@ function keptShape(shape: number[], axes: number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
-function unary(kernelName: string, grad: (dy: Tensor, x: Tensor, attrs: NamedAttrMap) => Tensor): GradConfig {
+function unary(kernelName: string, grad: (dy: Tensor, x: Tensor, attrs: NamedAttrMap) => Tensor, inputName = 'x'): GradConfig {
   return {
     kernelName,
-    inputsToSave: ['x'],
+    inputsToSave: [inputName],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      return { x: () => grad(dy as Tensor, x, attrs) };
+      return { [inputName]: () => grad(dy as Tensor, x, attrs) };
     },
   };
 }
@@ -260,7 +260,7 @@ const configs: GradConfig[] = [
     const dim = attrs.dim as number;
     const y = tf.softmax(x, dim);
     return tf.mul(y, tf.sub(dy, tf.sum(tf.mul(dy, y), dim, true)));
-  }),
+  }, 'logits'), // the Softmax kernel's input is named 'logits'
   unary('MaxPool', (dy, x, attrs) => {
     const y = tf.maxPool(x as tf.Tensor4D, attrs.filterSize as [number, number], attrs.strides as [number, number], attrs.pad as 'valid');
     return maxPoolBackward(dy, x, y, attrs);
