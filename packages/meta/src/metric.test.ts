@@ -223,6 +223,30 @@ describe('ProtoNet and MatchingNet over an encoder', () => {
     enc.dispose();
   });
 
+  it('ProtoNet with radius r: squared distances between embeddings scaled to norm r (by hand in float64)', () => {
+    const enc = new Linear(64, 5, { seed: 1 });
+    const r = 6;
+    const net = new ProtoNet(enc, { radius: r });
+    const ep = new EpisodeSampler(data, { ways: 3, shots: 2, queries: 3, seed: 6 }).sample();
+    const { xs, xq } = episodeTensors(ep);
+    const es = enc.forward(xs);
+    const eq = enc.forward(xq);
+    const onSphere = (m: number[][]) => m.map((row) => {
+      const n = Math.sqrt(row.reduce((a, v) => a + v * v, 0));
+      return row.map((v) => (r * v) / n);
+    });
+    const l = net.logits(xs, ep.supportY, xq, 3);
+    const want = protoByHand(onSphere(rows(es)), Array.from(ep.supportY), onSphere(rows(eq)), 3);
+    // Distances are ≤ (2r)² = 144: float32 gives ~1e-5 relative.
+    expectClose(rows(l), want, { atol: 1e-4, rtol: 1e-5 });
+    // Every logit is within [−4r², 0].
+    for (const v of rows(l).flat()) expect(v >= -4 * r * r - 1e-3 && v <= 1e-6).toBe(true);
+    expect(() => new ProtoNet(enc, { radius: 0 })).toThrow(/ProtoNet: option 'radius' must be a finite positive number, got 0/);
+    expect(() => new ProtoNet(enc, { radius: NaN })).toThrow(ValueError);
+    tf.dispose([xs, xq, es, eq, l]);
+    enc.dispose();
+  });
+
   it('embeds support and query in one batch (batch norm sees both), with a convNet encoder', () => {
     const enc = convNet({ channels: [8, 8], inputShape: [8, 8, 1], seed: 0 });
     const net = new ProtoNet(enc);

@@ -99,9 +99,7 @@ export function matchingLogProbs(support: Tensor, supportLabels: ArrayLike<numbe
   return tf.tidy(() => {
     const unit = (t: Tensor) => tf.div(t, tf.sqrt(tf.add(tf.sum(tf.square(t), 1, true), 1e-12)));
     const cos = tf.matMul(unit(query), tf.transpose(unit(support))); // [m, n]
-    // Not tf.softmax: @x/tensor registers the Softmax gradient under input 'x' while the kernel's
-    // input is 'logits', so any gradient through tf.softmax throws. logSoftmax is built from
-    // differentiable ops (and is right to second order).
+    // exp(logSoftmax): @x/tensor's logSoftmax is built from plain ops, right to second order.
     const attn = tf.exp(logSoftmax(tf.mul(cos, scale), 1));
     const onehot = tf.cast(tf.oneHot(tf.tensor1d(y, 'int32'), ways), 'float32');
     // Probabilities are ≥ the smallest attention weight, which is > 0 in float32 for |scale·cos| ≲ 80.
@@ -115,6 +113,12 @@ export interface MetricOptions {
   training?: boolean;
   /** Matching networks only: multiplier of the cosine similarity before the softmax (default 1). */
   scale?: number;
+  /**
+   * Prototypical networks only: scale every embedding to this Euclidean norm before the squared
+   * distances (then −‖q − c‖² ranges over [−4r², 0], so r² acts as an inverse temperature on
+   * the cosine geometry). Default: off, the embeddings as the encoder gives them (the paper's).
+   */
+  radius?: number;
 }
 
 abstract class MetricClassifier {
@@ -186,9 +190,17 @@ abstract class MetricClassifier {
 export class ProtoNet extends MetricClassifier {
   constructor(encoder: Module, options: MetricOptions = {}) {
     super('ProtoNet', encoder, options);
+    if (options.radius !== undefined && (typeof options.radius !== 'number' || !Number.isFinite(options.radius) || !(options.radius > 0))) {
+      throw new ValueError(`ProtoNet: option 'radius' must be a finite positive number, got ${describe(options.radius)}`, 'radius');
+    }
   }
   protected scores(s: Tensor, ys: ArrayLike<number>, q: Tensor, ways: number): Tensor {
-    return prototypicalLogits(s, ys, q, ways);
+    const r = this.options.radius;
+    if (r === undefined) return prototypicalLogits(s, ys, q, ways);
+    return tf.tidy(() => {
+      const onSphere = (t: Tensor) => tf.mul(tf.div(t, tf.sqrt(tf.add(tf.sum(tf.square(t), 1, true), 1e-12))), r);
+      return prototypicalLogits(onSphere(s), ys, onSphere(q), ways);
+    });
   }
 }
 
