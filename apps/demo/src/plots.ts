@@ -213,27 +213,36 @@ export function accuracyBars(title: string, rows: { method: string; shots: numbe
   } as TopLevelSpec;
 }
 
-/** Lines of predictions on a grid (one per series) and the support points as dots. */
-export function sinusoidPlot(title: string, curve: { series: string; x: number; y: number }[], points: { x: number; y: number }[]): TopLevelSpec {
+/** One panel per model: the true function, the predictions before and after adaptation, and the support points as dots. */
+export function sinusoidPlot(title: string, curve: { model: string; stage: string; x: number; y: number }[], points: { x: number; y: number }[]): TopLevelSpec {
+  const models = [...new Set(curve.map((c) => c.model))];
+  const values = [...curve.map((c) => ({ ...c, kind: 'curve' })), ...models.flatMap((model) => points.map((p) => ({ ...p, model, stage: 'support points', kind: 'point' })))];
+  const stages = ['true function', 'before adaptation', 'after 1 step', 'after 10 steps'];
   return {
-    ...base,
+    $schema: base.$schema,
     title,
-    layer: [
-      {
-        data: { values: curve },
-        mark: { type: 'line' },
-        encoding: {
-          x: { field: 'x', type: 'quantitative', title: 'x' },
-          y: { field: 'y', type: 'quantitative', title: 'y' },
-          color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 260 } },
-          strokeDash: { condition: { test: "indexof(datum.series, 'before') >= 0", value: [4, 3] }, value: [1, 0] },
+    data: { values },
+    facet: { column: { field: 'model', type: 'nominal', sort: models, title: null } },
+    spec: {
+      width: 300,
+      height: 220,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'curve'" }],
+          mark: { type: 'line' },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', title: 'x' },
+            y: { field: 'y', type: 'quantitative', title: 'y' },
+            color: { field: 'stage', type: 'nominal', title: null, sort: stages, scale: { domain: stages, range: ['#222222', '#9e9e9e', '#4c78a8', '#e45756'] } },
+            strokeDash: { field: 'stage', type: 'nominal', sort: stages, scale: { domain: stages, range: [[1, 0], [4, 3], [1, 0], [1, 0]] }, title: null },
+          },
         },
-      },
-      {
-        data: { values: points },
-        mark: { type: 'point', filled: true, color: 'black', size: 50 },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
-      },
-    ],
+        {
+          transform: [{ filter: "datum.kind === 'point'" }],
+          mark: { type: 'point', filled: true, color: 'black', size: 50 },
+          encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+        },
+      ],
+    },
   } as TopLevelSpec;
 }
