@@ -21,6 +21,7 @@ describe('demo continual part (quick run)', () => {
     const have = (sc: string, st: string) => c.runs.some((r: any) => r.scenario === sc && r.strategy === st);
     for (const sc of SCENARIOS) for (const st of ['naive', 'joint', 'ewc', 'online-ewc']) expect({ sc, st, ok: have(sc, st) }).toEqual({ sc, st, ok: true });
     expect(have('split-mnist-task-il', 'packnet')).toBe(true);
+    expect(have('permuted-mnist', 'si') && have('split-mnist-task-il', 'si')).toBe(true);
     expect(have('split-mnist-class-il', 'replay')).toBe(true);
   });
 
