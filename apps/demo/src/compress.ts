@@ -540,7 +540,7 @@ function reportBlocks(r: CompressResults): Block[] {
     },
     {
       kind: 'table',
-      caption: 'What the issue asks for, measured in this run',
+      caption: 'Targets of the full run, measured in this run',
       columns: ['claim', 'measured', 'holds'],
       rows: r.checks.map((c) => [c.claim, c.value, c.pass ? 'yes' : 'NO']),
     },

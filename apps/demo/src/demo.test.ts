@@ -192,6 +192,14 @@ describe('pnpm demo --quick', () => {
       expect(await marks('Accuracy against file size', 'g.mark-symbol.role-mark path')).toBe(VARIANTS.length);
       expect(await marks('Accuracy against sparsity', 'g.mark-symbol.role-mark path')).toBe(c.accuracyVsSparsity.length);
       expect(await marks('Per-layer sparsity', 'g.mark-rect.role-mark path')).toBe(c.layerSparsity.length);
+      // Latency: two dots per variant, each drawn with a real size (log-scale bars once rendered with width 0).
+      const dots = await page.$eval('figure.plot[data-title="Latency in onnxruntime-node"]', (f) =>
+        [...f.querySelectorAll('g.mark-symbol.role-mark path')].map((p) => {
+          const b = p.getBoundingClientRect();
+          return b.width > 2 && b.height > 2;
+        }),
+      );
+      expect(dots).toEqual(new Array(2 * VARIANTS.length).fill(true));
       const rows = await page.$$eval('#compress table:first-of-type tbody tr', (rs) => rs.length);
       expect(rows).toBe(VARIANTS.length);
       const checkRows = await page.$$eval('#compress table:nth-of-type(2) tbody tr', (rs) => rs.length);

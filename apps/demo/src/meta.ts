@@ -501,7 +501,7 @@ export const metaSection: DemoSection = {
       { kind: 'plot', title: 'Sinusoid: prediction before and after adaptation', spec: sinusoidPlot(`One new task (A = ${sin.shownTask.amplitude.toFixed(2)}, φ = ${sin.shownTask.phase.toFixed(2)}): before and after 1 and 10 steps from the 10 points shown`, sin.curve, sin.points) },
     ];
     const summary: [string, string][] = [
-      ...(['protonet', 'maml', 'pixel-nn'] as const).flatMap((m) => [1, 5].map((s) => [`meta ${m} 5-way ${s}-shot`, `${pct(get(m, s).accuracy)} % ± ${pct(get(m, s).ci95)}`] as [string, string])),
+      ...(['pixel-nn', 'scratch', 'protonet', 'matching', 'maml', 'fomaml'] as const).flatMap((m) => [1, 5].map((s) => [`meta ${m} 5-way ${s}-shot`, `${pct(get(m, s).accuracy)} % ± ${pct(get(m, s).ci95)}`] as [string, string])),
       ['meta sinusoid MSE (1 step)', `MAML ${sin.mamlMse.toFixed(3)}, FOMAML ${sin.fomamlMse.toFixed(3)}, pretrained ${sin.pretrainedMse.toFixed(3)}`],
     ];
     return { results: out, summary, section: { id: 'meta', title: 'Meta-learning on unseen digits', blocks } };
