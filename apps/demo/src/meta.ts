@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Adam, convNet, crossEntropy, mlp, mse, tf, type Module } from '@x/tensor';
+import { Adam, convNet, crossEntropy, mlp, mse, tf, trainStep, type Module } from '@x/tensor';
 import {
   EpisodeSampler,
   MAML,
@@ -84,18 +84,6 @@ const PROTO_RADIUS = 6;
 /** Outer Adam rate of the sinusoid runs (MAML, first-order MAML and the pre-trained baseline alike). */
 const SINUSOID_OUTER_LR = 3e-3;
 
-/** Gradients of `lossFn` with respect to a module's parameters, one Adam step, the loss value. */
-function moduleStep(module: Module, opt: Adam, lossFn: () => Tensor): number {
-  const params = module.namedParameters();
-  const names = [...params.keys()];
-  const { value, grads } = tf.valueAndGrads(() => lossFn() as tf.Scalar)(names.map((n) => params.get(n) as Tensor));
-  opt.step(new Map(names.map((n, i) => [n, grads[i]])));
-  const v = value.dataSync()[0];
-  value.dispose();
-  grads.forEach((g) => g.dispose());
-  return v;
-}
-
 function withEpisode<T>(ep: Episode, f: (xs: Tensor, xq: Tensor) => T): T {
   const { xs, xq } = episodeTensors(ep);
   try {
@@ -133,7 +121,7 @@ function trainMetric(kind: 'protonet' | 'matching', train: LabelledData, val: La
     iterations: b.metricIterations,
     step: () => {
       const ep = sampler.sample();
-      return withEpisode(ep, (xs, xq) => moduleStep(encoder, opt, () => trainNet.loss(xs, ep.supportY, xq, ep.queryY, ep.ways)));
+      return withEpisode(ep, (xs, xq) => trainStep(encoder, opt, () => trainNet.loss(xs, ep.supportY, xq, ep.queryY, ep.ways)));
     },
     validate: { every: b.valEvery, run: () => metricAccuracy(net, valSampler, b.valEpisodes) },
     checkpoint: { file: path.join(tmp, `${kind}.json`), module: encoder },
@@ -218,7 +206,7 @@ function scratchEpisodeAccuracy(ep: Episode, seed: number): number {
   const opt = new Adam(net.namedParameters(), { lr: 1e-2 });
   try {
     return withEpisode(ep, (xs, xq) => {
-      for (let s = 0; s < 50; s++) moduleStep(net, opt, () => crossEntropy(net.forward(xs), ep.supportY));
+      for (let s = 0; s < 50; s++) trainStep(net, opt, () => crossEntropy(net.forward(xs), ep.supportY));
       return queryAccuracy(ep, predictRows(() => net.forward(xq)));
     });
   } finally {
@@ -298,7 +286,7 @@ function sinusoid(b: Budget, seed: number): SinusoidResult {
       }
       const x = col(Float32Array.from(xs));
       const y = col(Float32Array.from(ys));
-      const loss = moduleStep(model, opt, () => mse(model.forward(x), y));
+      const loss = trainStep(model, opt, () => mse(model.forward(x), y));
       x.dispose();
       y.dispose();
       bar.update(it, `loss ${loss.toFixed(3)}`);
