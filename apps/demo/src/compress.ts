@@ -388,23 +388,26 @@ export async function runCompress(data: Split, out: string, quick: boolean, seed
     logitsOf(student, test.images, test.n),
   );
 
+    /** Evaluates a quantized variant (its TypeScript predictions beside its ONNX export), then frees it. */
+  const evaluateQuantized = async (name: string, about: string, q: QuantizedModel) => {
+    try {
+      await evaluateVariant(name, about, q, quantizedPredict(q, test.images, test.n, { batchSize: 500 }).values);
+    } finally {
+      disposeQuantizedModel(q);
+    }
+  };
+
   // 6-7. post-training int8, static (calibrated on 1000 training digits) and dynamic.
-  const qStatic = quantizeModel(base, { method: 'static', calibration: calib, calibrationMethod: 'minmax' });
-  await evaluateVariant(
+  await evaluateQuantized(
     'int8-static',
     'fp32 MLP, int8 symmetric per-channel weights, uint8 activations calibrated (min-max) on 1000 training digits at the inputs and (ReLU-fused) outputs of the Linear layers, QDQ',
-    qStatic,
-    quantizedPredict(qStatic, test.images, test.n, { batchSize: 500 }).values,
+    quantizeModel(base, { method: 'static', calibration: calib, calibrationMethod: 'minmax' }),
   );
-  disposeQuantizedModel(qStatic);
-  const qDynamic = quantizeModel(base, { method: 'dynamic' });
-  await evaluateVariant(
+  await evaluateQuantized(
     'int8-dynamic',
     'fp32 MLP, int8 symmetric per-channel weights, activations quantized per batch at run time (DynamicQuantizeLinear)',
-    qDynamic,
-    quantizedPredict(qDynamic, test.images, test.n, { batchSize: 500 }).values,
+    quantizeModel(base, { method: 'dynamic' }),
   );
-  disposeQuantizedModel(qDynamic);
 
   // 8. int8-qat: fine-tuned with fake quantization, then converted.
   const qat = prepareQat(base, { calibration: calib });
@@ -413,25 +416,19 @@ export async function runCompress(data: Split, out: string, quick: boolean, seed
     record('int8-qat', r, cfg.qatEpochs);
   }
   qat.eval();
-  const qQat = convertQat(qat);
-  await evaluateVariant(
+  await evaluateQuantized(
     'int8-qat',
     `fp32 MLP fine-tuned ${cfg.qatEpochs} epochs with fake quantization (straight-through estimator, moving-average observers), converted to int8 QDQ`,
-    qQat,
-    quantizedPredict(qQat, test.images, test.n, { batchSize: 500 }).values,
+    convertQat(qat),
   );
-  disposeQuantizedModel(qQat);
   qat.dispose();
 
   // 9. pruned-90-int8: the pruned model, statically quantized.
-  const qPruned = quantizeModel(pruned, { method: 'static', calibration: calib, calibrationMethod: 'minmax' });
-  await evaluateVariant(
+  await evaluateQuantized(
     'pruned-90-int8',
     'pruned-90, then int8 static QDQ as int8-static (zeros stay exact zeros: symmetric weights)',
-    qPruned,
-    quantizedPredict(qPruned, test.images, test.n, { batchSize: 500 }).values,
+    quantizeModel(pruned, { method: 'static', calibration: calib, calibrationMethod: 'minmax' }),
   );
-  disposeQuantizedModel(qPruned);
 
   // 10-11. the CNN.
   const cnn = cnnModel(seed + 8);
@@ -446,14 +443,11 @@ export async function runCompress(data: Split, out: string, quick: boolean, seed
     cnn,
     logitsOf(cnn, test.images, test.n),
   );
-  const qCnn = quantizeModel(cnn, { method: 'static', calibration: calib, calibrationMethod: 'minmax' });
-  await evaluateVariant(
+  await evaluateQuantized(
     'cnn-int8-static',
     'cnn-fp32 with batch norm folded, int8 per-channel weights, uint8 activations calibrated (min-max) on 1000 training digits where the int8 kernels use them (ReLU fused), QDQ',
-    qCnn,
-    quantizedPredict(qCnn, test.images, test.n, { batchSize: 500 }).values,
+    quantizeModel(cnn, { method: 'static', calibration: calib, calibrationMethod: 'minmax' }),
   );
-  disposeQuantizedModel(qCnn);
 
   // Latency of every exported model, measured together (interleaved) once all exist.
   {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { demoRun } from './demo-run.js';
+import type { VariantResult as Variant } from './compress.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -23,20 +24,6 @@ const VARIANTS = [
   'cnn-fp32',
   'cnn-int8-static',
 ];
-
-interface Variant {
-  name: string;
-  onnxFile: string;
-  bytes: number;
-  gzipBytes: number;
-  params: number;
-  nonzeroParams: number;
-  tsAccuracy: number;
-  ortAccuracy: number;
-  agreement: number;
-  maxAbsDiff: number;
-  latencyMs: { batch1: number; batch256: number };
-}
 
 let results: any;
 let stderr = '';

@@ -138,12 +138,8 @@ function trainMetric(kind: 'protonet' | 'matching', train: LabelledData, val: La
 /** Mean query accuracy over `n` episodes (the net's batch-norm mode). */
 function metricAccuracy(net: ProtoNet | MatchingNet, sampler: EpisodeSampler, n: number): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += metricEpisodeAccuracy(net, sampler.sample());
+  for (let i = 0; i < n; i++) s += net.episodeAccuracy(sampler.sample());
   return s / n;
-}
-
-function metricEpisodeAccuracy(net: ProtoNet | MatchingNet, ep: Episode): number {
-  return net.episodeAccuracy(ep);
 }
 
 function trainMaml(firstOrder: boolean, train: LabelledData, val: LabelledData, b: Budget, seed: number, tmp: string): { maml: MAML; model: Module; history: MetaTrainResult } {
@@ -394,8 +390,8 @@ export const metaSection: DemoSection = {
       const methods: [ResultRow['method'], (ep: Episode, i: number) => number][] = [
         ['pixel-nn', (ep) => queryAccuracy(ep, nearestNeighbourPredict(ep))],
         ['scratch', (ep, i) => scratchEpisodeAccuracy(ep, seed + i)],
-        ['protonet', (ep) => metricEpisodeAccuracy(proto.net, ep)],
-        ['matching', (ep) => metricEpisodeAccuracy(matching.net, ep)],
+        ['protonet', (ep) => proto.net.episodeAccuracy(ep)],
+        ['matching', (ep) => matching.net.episodeAccuracy(ep)],
         ['maml', (ep) => mamlEpisodeAccuracy(maml.maml, ep, MAML_TEST_STEPS)],
         ['fomaml', (ep) => mamlEpisodeAccuracy(fomaml.maml, ep, MAML_TEST_STEPS)],
       ];
